@@ -1,0 +1,150 @@
+"""The schema as SQLAlchemy Core tables; Alembic migrations create exactly these."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID_LENGTH = 64
+
+
+def _now() -> Column:
+    return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+classes = Table(
+    "classes",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),
+    _now(),
+)
+
+students = Table(
+    "students",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),
+    _now(),
+)
+
+class_students = Table(
+    "class_students",
+    metadata,
+    Column(
+        "class_id",
+        String(ID_LENGTH),
+        ForeignKey("classes.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "student_id",
+        String(ID_LENGTH),
+        ForeignKey("students.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("joined_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Student -> classes lookups; the primary key serves class -> students.
+    Index(None, "student_id", "class_id"),
+)
+
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("class_id", String(ID_LENGTH), nullable=False),
+    Column("student_id", String(ID_LENGTH), nullable=False),
+    Column("stuck", Boolean, nullable=False),
+    Column("got_it", Boolean, nullable=False),
+    Column("pause", Boolean, nullable=False),
+    Column("example", Boolean, nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("ts", DateTime(timezone=True), nullable=False),
+    Column("event_id", String(128), nullable=True, unique=True),
+    CheckConstraint("confidence >= 1 AND confidence <= 10", name="confidence_range"),
+    # Keyset pagination and range scans per class and per student.
+    Index(None, "class_id", "ts", "id"),
+    Index(None, "student_id", "ts", "id"),
+)
+
+# Per class, student and hour: the sums mastery needs, written in the ingest transaction,
+# so mastery reads one row per active student-hour instead of every record.
+metric_rollups = Table(
+    "metric_rollups",
+    metadata,
+    Column("class_id", String(ID_LENGTH), primary_key=True),
+    Column("bucket", DateTime(timezone=True), primary_key=True),
+    Column("student_id", String(ID_LENGTH), primary_key=True),
+    Column("n", Integer, nullable=False),
+    Column("stuck", Integer, nullable=False),
+    Column("got_it", Integer, nullable=False),
+    Column("pause", Integer, nullable=False),
+    Column("example", Integer, nullable=False),
+    Column("confidence_sum", Float, nullable=False),
+    Column("last_ts", DateTime(timezone=True), nullable=False),
+    Index(None, "student_id", "bucket"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("email", String(254), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("student_id", String(ID_LENGTH), ForeignKey("students.id"), nullable=True, unique=True),
+    _now(),
+    CheckConstraint("role IN ('ADMIN', 'INSTRUCTOR', 'LEARNER')", name="role_known"),
+)
+# Emails are unique whatever their case.
+Index("uq_users_email_lower", func.lower(users.c.email), unique=True)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("role", String(16), nullable=False),
+    # SHA-256 of the secret: keys are long random strings, so a fast hash is enough.
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_by", BigInteger, nullable=True),
+    _now(),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("role IN ('ADMIN', 'INSTRUCTOR', 'LEARNER')", name="role_known"),
+)
+
+__all__ = [
+    "ID_LENGTH",
+    "api_keys",
+    "class_students",
+    "classes",
+    "metadata",
+    "metric_rollups",
+    "metrics",
+    "students",
+    "users",
+]

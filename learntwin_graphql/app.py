@@ -1,0 +1,125 @@
+"""The Starlette application: GraphQL at /graphql, the REST sidecar beside it."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from learntwin_graphql import rest
+from learntwin_graphql.config import DEV_API_KEY, Settings
+from learntwin_graphql.demo import load_demo
+from learntwin_graphql.runtime import Runtime
+from learntwin_graphql.schema import build_schema
+from learntwin_graphql.view import GraphQLView
+
+log = logging.getLogger("learntwin")
+
+
+class RequestIdMiddleware:
+    """Tags each request with an id (the client's X-Request-ID if sane) and echoes it back."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        request_id = (
+            incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        )
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def _announce(runtime: Runtime) -> None:
+    settings = runtime.settings
+    where = "embedded" if runtime.embedded else "configured"
+    log.info("Postgres and Redis: %s; worker in process: %s", where, runtime.has_worker)
+    if settings.api_key is None and not settings.production:
+        log.warning("API_KEY is not set: the development admin key is %r", DEV_API_KEY)
+
+
+class _LazyGraphQL:
+    """Routes to the view once the lifespan has built the runtime."""
+
+    def __init__(self) -> None:
+        self.view: GraphQLView | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.view is not None, "the application's lifespan has not started"
+        await self.view(scope, receive, send)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    worker: bool = False,
+    demo: bool = False,
+) -> Starlette:
+    """The ASGI app. With `runtime` the caller owns connections; otherwise the lifespan
+    starts them from `settings` (embedded servers when nothing is configured)."""
+    settings = runtime.settings if runtime is not None else (settings or Settings())
+    graphql = _LazyGraphQL()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        owned = runtime is None
+        rt = runtime or await Runtime.start(settings, worker=worker)
+        app.state.runtime = rt
+        if demo:
+            stored = await load_demo(rt.engine)
+            log.info(
+                "demo data: %s",
+                f"{stored} records loaded" if stored else "database not empty, skipped",
+            )
+        if owned:
+            _announce(rt)
+        graphql.view = GraphQLView(build_schema(settings), rt)
+        try:
+            yield
+        finally:
+            if owned:
+                await rt.close()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            *rest.routes,
+        ],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.allowed_origins,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+                expose_headers=["X-Request-ID", "Content-Disposition"],
+                max_age=600,
+            ),
+        ],
+        lifespan=lifespan,
+    )
+    if runtime is not None:
+        # Without a lifespan run (e.g. an ASGI test transport) the app is ready at once.
+        app.state.runtime = runtime
+        graphql.view = GraphQLView(build_schema(settings), runtime)
+    return app

@@ -1,0 +1,133 @@
+"""One Settings object, read from the environment and `.env`."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEV_API_KEY = "devkey"
+# Only ever used in development; production refuses to start without a real secret.
+DEV_JWT_SECRET = "learntwin-development-jwt-secret-not-for-production"
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    database_url: str | None = Field(None, validation_alias=_env("DATABASE_URL"))
+    redis_url: str | None = Field(None, validation_alias=_env("REDIS_URL"))
+    api_key: SecretStr | None = Field(None, validation_alias=_env("API_KEY"))
+    jwt_secret: SecretStr | None = Field(None, validation_alias=_env("JWT_SECRET"))
+    env: Literal["development", "production"] = Field(
+        "development", validation_alias=_env("LEARNTWIN_ENV")
+    )
+    data_dir: Path = Field(Path(".learntwin"), validation_alias=_env("LEARNTWIN_DATA_DIR"))
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=_env("ALLOWED_ORIGINS")
+    )
+    public_url: str | None = Field(None, validation_alias=_env("LEARNTWIN_PUBLIC_URL"))
+
+    # Limits
+    max_page_size: int = Field(500, ge=1, validation_alias=_env("LEARNTWIN_MAX_PAGE_SIZE"))
+    max_ingest_batch: int = Field(10_000, ge=1, validation_alias=_env("LEARNTWIN_MAX_INGEST_BATCH"))
+    max_predict_batch: int = Field(100, ge=1, validation_alias=_env("LEARNTWIN_MAX_PREDICT_BATCH"))
+    max_query_depth: int = Field(12, ge=2, validation_alias=_env("LEARNTWIN_MAX_QUERY_DEPTH"))
+    max_query_tokens: int = Field(
+        2_000, ge=100, validation_alias=_env("LEARNTWIN_MAX_QUERY_TOKENS")
+    )
+    max_aliases: int = Field(30, ge=1, validation_alias=_env("LEARNTWIN_MAX_ALIASES"))
+    max_subscriptions_per_connection: int = Field(
+        20, ge=1, validation_alias=_env("LEARNTWIN_MAX_SUBSCRIPTIONS")
+    )
+    jwt_ttl_minutes: int = Field(720, ge=1, validation_alias=_env("LEARNTWIN_JWT_TTL_MINUTES"))
+    export_token_ttl_seconds: int = Field(
+        900, ge=10, validation_alias=_env("LEARNTWIN_EXPORT_TOKEN_TTL")
+    )
+    db_pool_size: int = Field(10, ge=1, validation_alias=_env("LEARNTWIN_DB_POOL_SIZE"))
+
+    # LLM
+    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
+    llm_model: str = Field("gpt-4o-mini", validation_alias=_env("LEARNTWIN_LLM_MODEL"))
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("database_url", "redis_url", "openai_base_url", "public_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql", "postgres://")):
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _production_secrets(self) -> Settings:
+        if self.env != "production":
+            return self
+        if self.api_key is not None and self.api_key.get_secret_value() == DEV_API_KEY:
+            raise ValueError("API_KEY must not be the development key 'devkey' in production")
+        secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
+        if len(secret) < 32:
+            raise ValueError("JWT_SECRET must be set to at least 32 characters in production")
+        return self
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @cached_property
+    def admin_api_key(self) -> str | None:
+        """The admin key from the environment; `devkey` in development when unset."""
+        if self.api_key is not None:
+            return self.api_key.get_secret_value()
+        return None if self.production else DEV_API_KEY
+
+    @cached_property
+    def jwt_key(self) -> str:
+        return self.jwt_secret.get_secret_value() if self.jwt_secret else DEV_JWT_SECRET
+
+
+class SettingsError(Exception):
+    """Raised with one readable line when the configuration is invalid."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ()) if part != "__root__")
+        message = first.get("msg", "invalid").removeprefix("Value error, ")
+        raise SettingsError(f"invalid setting {where or 'configuration'}: {message}") from None

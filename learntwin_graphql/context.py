@@ -1,0 +1,61 @@
+"""The per-request (or per-WebSocket-connection) context every resolver receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
+from starlette.websockets import WebSocket
+from strawberry.types import Info as StrawberryInfo
+
+from learntwin_graphql.auth import ANONYMOUS, Principal, Role
+from learntwin_graphql.config import Settings
+from learntwin_graphql.errors import Forbidden, Unauthenticated
+from learntwin_graphql.loaders import Loaders
+from learntwin_graphql.runtime import Runtime
+
+
+@dataclass
+class Context:
+    request: Request | WebSocket
+    response: Any
+    runtime: Runtime
+    request_id: str
+    loaders: Loaders
+    _principal: Principal = ANONYMOUS
+    # Credentials were sent but rejected: every resolver that asks who is calling fails.
+    auth_error: str | None = None
+    connection_params: dict[str, Any] | None = field(default=None)
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self.runtime.engine
+
+    @property
+    def principal(self) -> Principal:
+        if self.auth_error is not None:
+            raise Unauthenticated(self.auth_error)
+        return self._principal
+
+    def set_principal(self, principal: Principal) -> None:
+        self._principal = principal
+        self.auth_error = None
+
+    def require(self, *roles: Role) -> Principal:
+        """The caller, who must be authenticated and (when roles are given) hold one of them."""
+        principal = self.principal
+        if not principal.authenticated:
+            raise Unauthenticated()
+        if roles and principal.role not in roles:
+            allowed = " or ".join(role.value for role in roles)
+            raise Forbidden(f"This needs the {allowed} role.")
+        return principal
+
+
+Info = StrawberryInfo[Context, None]

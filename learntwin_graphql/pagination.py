@@ -1,0 +1,73 @@
+"""Relay connections with opaque keyset cursors and a hard page-size maximum."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+import orjson
+import strawberry
+
+from learntwin_graphql.errors import BadUserInput
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+
+
+def encode_cursor(key: Sequence[Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(list(key))).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> list[Any] | None:
+    """The keyset position behind a cursor; BAD_USER_INPUT when it is not one of ours."""
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError):
+        raise BadUserInput("`after` is not a valid cursor.", field="after") from None
+    if not isinstance(key, list) or not key:
+        raise BadUserInput("`after` is not a valid cursor.", field="after")
+    return key
+
+
+def check_first(first: int, maximum: int) -> int:
+    if first < 0 or first > maximum:
+        raise BadUserInput(
+            f"`first` must be between 0 and {maximum}.", field="first", maximum=maximum
+        )
+    return first
+
+
+def build_connection(
+    rows: Sequence[R], first: int, key: Callable[[R], Sequence[Any]], node: Callable[[R], T]
+) -> Connection[T]:
+    """`rows` holds up to first + 1 rows; the extra one only says there is a next page."""
+    page = rows[:first]
+    edges = [Edge(cursor=encode_cursor(key(row)), node=node(row)) for row in page]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
+        ),
+    )

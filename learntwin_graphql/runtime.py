@@ -1,0 +1,123 @@
+"""Everything a process holds for its lifetime: engine, Redis, embedded servers, worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from arq.connections import ArqRedis
+from arq.worker import Worker
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from db.embedded import EmbeddedPostgres, EmbeddedRedis
+from db.engine import create_engine
+from db.migrate import migrate
+from learntwin_graphql.config import Settings
+from workers.redis import connect
+from workers.settings import build_worker
+
+log = logging.getLogger("learntwin")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    redis: ArqRedis
+    database_url: str
+    redis_url: str
+    _embedded: list[Any] = field(default_factory=list, repr=False)
+    _worker: Worker | None = field(default=None, repr=False)
+    _worker_task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    @property
+    def embedded(self) -> bool:
+        return bool(self._embedded)
+
+    @property
+    def has_worker(self) -> bool:
+        return self._worker_task is not None
+
+    @classmethod
+    async def start(
+        cls, settings: Settings, *, run_migrations: bool | None = None, worker: bool = False
+    ) -> Runtime:
+        """Connect to (or start) Postgres and Redis; migrate when embedded or asked to."""
+        embedded: list[Any] = []
+        try:
+            database_url = settings.database_url
+            if database_url is None:
+                pg = EmbeddedPostgres(settings.data_dir)
+                database_url = await asyncio.to_thread(pg.start)
+                embedded.append(pg)
+            redis_url = settings.redis_url
+            if redis_url is None:
+                rd = EmbeddedRedis(settings.data_dir)
+                redis_url = await asyncio.to_thread(rd.start)
+                embedded.append(rd)
+        except BaseException:
+            for server in reversed(embedded):
+                await asyncio.to_thread(server.stop)
+            raise
+
+        engine = create_engine(database_url, pool_size=settings.db_pool_size)
+        runtime = cls(
+            settings=settings,
+            engine=engine,
+            redis=connect(redis_url),
+            database_url=database_url,
+            redis_url=redis_url,
+            _embedded=embedded,
+        )
+        try:
+            if run_migrations if run_migrations is not None else settings.database_url is None:
+                await migrate(engine)
+            if worker:
+                runtime.start_worker()
+        except BaseException:
+            await runtime.close()
+            raise
+        return runtime
+
+    def start_worker(self) -> None:
+        # The worker gets a client of its own: arq closes its pool when the worker stops.
+        self._worker = build_worker(
+            connect(self.redis_url), self.engine, extra_ctx={"settings": self.settings}
+        )
+        self._worker_task = asyncio.create_task(self._run_worker(self._worker), name="arq-worker")
+
+    async def _run_worker(self, worker: Worker) -> None:
+        # A Redis outage must not end the in-process worker for good: retry after it.
+        while True:
+            try:
+                await worker.async_run()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("in-process worker stopped; retrying in 2 s", exc_info=True)
+                await asyncio.sleep(2)
+
+    async def close(self) -> None:
+        if self._worker_task is not None:
+            self._worker_task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._worker_task
+            if self._worker is not None:
+                with contextlib.suppress(Exception):
+                    await self._worker.close()
+        with contextlib.suppress(Exception):
+            await self.redis.aclose()
+        await self.engine.dispose()
+        for server in reversed(self._embedded):
+            await asyncio.to_thread(server.stop)
+        self._embedded.clear()
+
+    async def __aenter__(self) -> Runtime:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

@@ -1,0 +1,63 @@
+"""The Strawberry schema: root types merged from the domain modules, plus the limits."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from learntwin_graphql.config import Settings
+from learntwin_graphql.errors import ErrorCodes
+from learntwin_graphql.graphql.identity import IdentityMutation, IdentityQuery
+from learntwin_graphql.graphql.scalars import SCALAR_MAP
+
+Query = merge_types("Query", (IdentityQuery,))
+Mutation = merge_types("Mutation", (IdentityMutation,))
+SUBSCRIPTION: Any = None
+
+
+class LearnTwinSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # ErrorCodes logs the unexpected errors with their request id; the client's own
+        # mistakes (bad input, missing credentials) are not worth a traceback.
+        return None
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    settings = settings or Settings()
+    extensions: list[Any] = [
+        ErrorCodes,
+        functools.partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
+        functools.partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
+        functools.partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
+        functools.partial(ParserCache, maxsize=256),
+        functools.partial(ValidationCache, maxsize=256),
+    ]
+    if settings.production:
+        extensions.append(DisableIntrospection)
+    return LearnTwinSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=SUBSCRIPTION,
+        extensions=extensions,
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+    )
+
+
+# `strawberry export-schema learntwin_graphql.schema:schema` and the drift test use this.
+schema = build_schema(Settings.model_construct())

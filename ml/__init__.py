@@ -1,0 +1,1 @@
+"""The intelligence, free of I/O: recommendation rules, the score model, the LLM client."""

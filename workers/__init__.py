@@ -1,0 +1,1 @@
+"""Background work: arq worker settings, job functions, task status and events."""

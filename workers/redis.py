@@ -1,0 +1,30 @@
+"""One Redis client per process: arq's ArqRedis, which is a full redis.asyncio client too."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+from arq.connections import ArqRedis, RedisSettings
+from redis.asyncio import ConnectionPool
+
+QUEUE_NAME = "learntwin:queue"
+
+
+def redis_settings(url: str) -> RedisSettings:
+    """arq settings for `redis://`, `rediss://` or `unix:///path?db=N` URLs."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        db = int(parse_qs(parts.query).get("db", ["0"])[0])
+        return RedisSettings(unix_socket_path=parts.path, database=db, conn_timeout=2)
+    settings = RedisSettings.from_dsn(url)
+    settings.conn_timeout = 2
+    return settings
+
+
+def connect(url: str) -> ArqRedis:
+    """A lazy client: nothing is dialled until the first command, so a Redis that is
+    down at start only degrades the features that need it."""
+    pool = ConnectionPool.from_url(
+        url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=15
+    )
+    return ArqRedis(connection_pool=pool, default_queue_name=QUEUE_NAME)
