@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     max_page_size: int = Field(500, ge=1, validation_alias=_env("LEARNTWIN_MAX_PAGE_SIZE"))
     max_ingest_batch: int = Field(10_000, ge=1, validation_alias=_env("LEARNTWIN_MAX_INGEST_BATCH"))
     max_predict_batch: int = Field(100, ge=1, validation_alias=_env("LEARNTWIN_MAX_PREDICT_BATCH"))
-    max_query_depth: int = Field(12, ge=2, validation_alias=_env("LEARNTWIN_MAX_QUERY_DEPTH"))
+    max_query_depth: int = Field(12, ge=1, validation_alias=_env("LEARNTWIN_MAX_QUERY_DEPTH"))
     max_query_tokens: int = Field(
         2_000, ge=100, validation_alias=_env("LEARNTWIN_MAX_QUERY_TOKENS")
     )

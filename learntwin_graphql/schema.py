@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 import strawberry
@@ -29,6 +30,21 @@ Mutation = merge_types("Mutation", (IdentityMutation,))
 SUBSCRIPTION: Any = None
 
 
+class CachedParser(ParserCache):
+    """ParserCache whose syntax errors take Strawberry's ordinary path (inside the
+    operation), so ErrorCodes sees and codes them like every other error."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        try:
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        except GraphQLError:
+            context.graphql_document = None
+        yield
+
+
 class LearnTwinSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -45,7 +61,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         functools.partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
         functools.partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
         functools.partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
-        functools.partial(ParserCache, maxsize=256),
+        functools.partial(CachedParser, maxsize=256),
         functools.partial(ValidationCache, maxsize=256),
     ]
     if settings.production:
@@ -55,7 +71,9 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         mutation=Mutation,
         subscription=SUBSCRIPTION,
         extensions=extensions,
-        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        config=StrawberryConfig(
+            scalar_map=SCALAR_MAP, disable_field_suggestions=settings.production
+        ),
     )
 
 
