@@ -47,7 +47,7 @@ def test_expired_token_is_refused():
 
 def test_tampered_role_is_refused():
     token = auth.issue_token(USER, SETTINGS)
-    header, payload, signature = token.split(".")
+    header, _payload, signature = token.split(".")
     forged = jwt.encode({"sub": "7", "role": "ADMIN", "typ": "access"}, "x" * 40, algorithm="HS256")
     with pytest.raises(AuthError):
         auth.principal_for_token(f"{header}.{forged.split('.')[1]}.{signature}", SETTINGS)
