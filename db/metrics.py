@@ -1,26 +1,26 @@
-"""Learning metrics: the bulk ingest path with its rollups."""
+"""Learning metrics: the bulk ingest path with its rollups, and the reads over them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ml.metrics import MasteryStats, MetricRecord
 
-@dataclass(frozen=True, slots=True)
-class MetricRecord:
-    class_id: str
-    student_id: str
-    stuck: bool
-    got_it: bool
-    pause: bool
-    example: bool
-    confidence: float
-    ts: datetime
-    event_id: str | None = None
+__all__ = [
+    "IngestResult",
+    "MasteryStats",
+    "MetricRecord",
+    "empty_mastery",
+    "ingest",
+    "mastery",
+    "metric_pages",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,3 +145,186 @@ async def ingest(engine: AsyncEngine, records: Sequence[MetricRecord]) -> Ingest
         ).one()
     accepted = int(row.accepted)
     return IngestResult(accepted, len(records) - accepted, tuple(sorted(row.class_ids)))
+
+
+# --- reads -------------------------------------------------------------------
+
+Owner = Literal["class_id", "student_id"]
+_METRIC_COLUMNS = "id, class_id, student_id, stuck, got_it, pause, example, confidence, ts"
+
+
+def _range_sql(start: datetime | None, end: datetime | None, column: str = "ts") -> str:
+    parts = []
+    if start is not None:
+        parts.append(f"{column} >= :start")
+    if end is not None:
+        parts.append(f"{column} < :end")
+    return " AND ".join(parts) or "TRUE"
+
+
+async def metric_pages(
+    engine: AsyncEngine,
+    owner: Owner,
+    owner_ids: Sequence[str],
+    start: datetime | None,
+    end: datetime | None,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> dict[str, list[dict[str, Any]]]:
+    """Up to `limit` records per owner in [start, end), in (timestamp, id) order after the
+    cursor; one index range scan per owner."""
+    keyset = "(ts, id) > (:after_ts, :after_id)" if after else "TRUE"
+    sql = f"""
+        SELECT m.* FROM unnest(CAST(:ids AS text[])) AS o(id)
+        CROSS JOIN LATERAL (
+            SELECT {_METRIC_COLUMNS} FROM metrics
+            WHERE {owner} = o.id AND {_range_sql(start, end)} AND {keyset}
+            ORDER BY ts, id LIMIT :limit
+        ) AS m
+        ORDER BY m.{owner}, m.ts, m.id
+    """
+    params: dict[str, Any] = {"ids": list(owner_ids), "start": start, "end": end, "limit": limit}
+    if after:
+        params["after_ts"], params["after_id"] = after
+    found: dict[str, list[dict[str, Any]]] = {}
+    async with engine.connect() as conn:
+        for row in (await conn.execute(text(sql), params)).mappings():
+            found.setdefault(row[owner], []).append(dict(row))
+    return found
+
+
+HOUR = timedelta(hours=1)
+
+
+def _floor_hour(value: datetime) -> datetime:
+    return value.replace(minute=0, second=0, microsecond=0)
+
+
+def _ceil_hour(value: datetime) -> datetime:
+    floor = _floor_hour(value)
+    return floor if floor == value else floor + HOUR
+
+
+def split_range(
+    start: datetime | None, end: datetime | None
+) -> tuple[
+    tuple[datetime | None, datetime | None] | None, list[tuple[datetime | None, datetime | None]]
+]:
+    """[start, end) as whole hourly buckets (read from rollups) and the partial edges
+    (read from raw rows). Either bound may be open."""
+    first = _ceil_hour(start) if start is not None else None
+    last = _floor_hour(end) if end is not None else None
+    if first is not None and last is not None and first >= last:
+        return None, [(start, end)]
+    edges: list[tuple[datetime | None, datetime | None]] = []
+    if start is not None and start < first:
+        edges.append((start, first))
+    if end is not None and last < end:
+        edges.append((last, end))
+    return (first, last), edges
+
+
+async def mastery(
+    engine: AsyncEngine,
+    owner: Owner,
+    owner_ids: Sequence[str],
+    start: datetime | None,
+    end: datetime | None,
+) -> dict[str, MasteryStats]:
+    """Mastery per owner over [start, end): rollups for whole hours, raw rows at the edges,
+    so the cost follows the number of active student-hours, not of records."""
+    buckets, edges = split_range(start, end)
+    params: dict[str, Any] = {"ids": list(owner_ids)}
+    parts: list[str] = []
+    if buckets is not None:
+        params["b0"], params["b1"] = buckets
+        conditions = [f"{owner} = ANY(:ids)"]
+        if buckets[0] is not None:
+            conditions.append("bucket >= :b0")
+        if buckets[1] is not None:
+            conditions.append("bucket < :b1")
+        parts.append(
+            "SELECT class_id, student_id, n, stuck, got_it, pause, example, confidence_sum, last_ts "
+            f"FROM metric_rollups WHERE {' AND '.join(conditions)}"
+        )
+    for number, (lo, hi) in enumerate(edges):
+        params[f"e{number}lo"], params[f"e{number}hi"] = lo, hi
+        bounds = [f"{owner} = ANY(:ids)"]
+        if lo is not None:
+            bounds.append(f"ts >= :e{number}lo")
+        if hi is not None:
+            bounds.append(f"ts < :e{number}hi")
+        parts.append(
+            "SELECT class_id, student_id, 1, stuck::int, got_it::int, pause::int, example::int, "
+            f"confidence, ts FROM metrics WHERE {' AND '.join(bounds)}"
+        )
+    sql = f"""
+        SELECT {owner} AS owner, sum(n) AS population, count(DISTINCT student_id) AS students,
+               sum(stuck) AS stuck, sum(got_it) AS got_it, sum(pause) AS pause,
+               sum(example) AS example, sum(confidence_sum) AS confidence_sum,
+               max(last_ts) AS last_ts
+        FROM ({" UNION ALL ".join(parts)})
+            AS p(class_id, student_id, n, stuck, got_it, pause, example, confidence_sum, last_ts)
+        GROUP BY 1
+    """
+    found: dict[str, MasteryStats] = {}
+    async with engine.connect() as conn:
+        for row in await conn.execute(text(sql), params):
+            found[row.owner] = MasteryStats(
+                class_id=row.owner if owner == "class_id" else None,
+                student_id=row.owner if owner == "student_id" else None,
+                population=int(row.population),
+                students=int(row.students),
+                stuck=int(row.stuck),
+                got_it=int(row.got_it),
+                pause=int(row.pause),
+                example=int(row.example),
+                confidence_sum=float(row.confidence_sum),
+                last_timestamp=row.last_ts,
+            )
+    return found
+
+
+def empty_mastery(owner: Owner, owner_id: str) -> MasteryStats:
+    return MasteryStats(
+        class_id=owner_id if owner == "class_id" else None,
+        student_id=owner_id if owner == "student_id" else None,
+    )
+
+
+# Flags as 0/1 and UTC ISO-8601 timestamps, in the column order of the seed's export.
+_EXPORT_SQL = """
+COPY (
+    SELECT id, class_id, student_id, stuck::int AS stuck, got_it::int AS got_it,
+           pause::int AS pause, example::int AS example, confidence,
+           to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS timestamp
+    FROM metrics
+    WHERE class_id = {class_id} {range}
+    ORDER BY ts, id
+) TO STDOUT WITH (FORMAT csv, HEADER true)
+"""
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+async def export_csv(
+    engine: AsyncEngine,
+    class_id: str,
+    start: datetime | None,
+    end: datetime | None,
+    sink: Callable[[bytes], Awaitable[None]],
+) -> None:
+    """Stream a class's records as CSV through `sink`, straight from COPY: the server
+    never holds more than the chunks in flight, whatever the class size."""
+    # COPY takes no bind parameters; the values are quoted literals of checked types.
+    bounds = []
+    if start is not None:
+        bounds.append(f"AND ts >= {_literal(start.isoformat())}::timestamptz")
+    if end is not None:
+        bounds.append(f"AND ts < {_literal(end.isoformat())}::timestamptz")
+    sql = _EXPORT_SQL.format(class_id=_literal(class_id), range=" ".join(bounds))
+    async with engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        await raw.driver_connection.copy_from_query(sql, output=sink)

@@ -13,7 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from learntwin_graphql import rest
+from learntwin_graphql import export, rest, seed_rest
 from learntwin_graphql.config import DEV_API_KEY, Settings
 from learntwin_graphql.demo import load_demo
 from learntwin_graphql.runtime import Runtime
@@ -104,6 +104,8 @@ def create_app(
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             *rest.routes,
+            *export.routes,
+            *seed_rest.routes,
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AliasChoices,
+    BaseModel,
     Field,
     SecretStr,
     ValidationError,
@@ -23,6 +24,20 @@ DEV_JWT_SECRET = "learntwin-development-jwt-secret-not-for-production"
 
 def _env(*names: str) -> AliasChoices:
     return AliasChoices(*names)
+
+
+class RecommendationThresholds(BaseModel):
+    """The teaching-recommendation rules' thresholds (rates are shares 0..1)."""
+
+    recap_stuck: float = Field(0.30, ge=0, le=1)
+    recap_confidence: float = Field(5.0, ge=1, le=10)
+    recap_high_stuck: float = Field(0.50, ge=0, le=1)
+    recap_high_confidence: float = Field(4.0, ge=1, le=10)
+    examples_max: float = Field(0.20, ge=0, le=1)
+    breaks_pause: float = Field(0.30, ge=0, le=1)
+    breaks_high_pause: float = Field(0.50, ge=0, le=1)
+    enrichment_got_it: float = Field(0.70, ge=0, le=1)
+    enrichment_confidence: float = Field(7.5, ge=1, le=10)
 
 
 class Settings(BaseSettings):
@@ -58,6 +73,10 @@ class Settings(BaseSettings):
     jwt_ttl_minutes: int = Field(720, ge=1, validation_alias=_env("LEARNTWIN_JWT_TTL_MINUTES"))
     export_token_ttl_seconds: int = Field(
         900, ge=10, validation_alias=_env("LEARNTWIN_EXPORT_TOKEN_TTL")
+    )
+    # JSON, e.g. LEARNTWIN_RECOMMEND='{"recap_stuck": 0.4}'; unnamed thresholds keep defaults.
+    recommend: RecommendationThresholds = Field(
+        default_factory=RecommendationThresholds, validation_alias=_env("LEARNTWIN_RECOMMEND")
     )
     db_pool_size: int = Field(10, ge=1, validation_alias=_env("LEARNTWIN_DB_POOL_SIZE"))
 

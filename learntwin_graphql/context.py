@@ -23,11 +23,14 @@ class Context:
     response: Any
     runtime: Runtime
     request_id: str
-    loaders: Loaders
     _principal: Principal = ANONYMOUS
     # Credentials were sent but rejected: every resolver that asks who is calling fails.
     auth_error: str | None = None
     connection_params: dict[str, Any] | None = field(default=None)
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.runtime.engine, lambda: self.principal)
 
     @property
     def settings(self) -> Settings:

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.metrics import MetricRecord, ingest
+from db.metrics import ingest
 from db.tables import classes
+from ml.metrics import MetricRecord
 
 # Each class has its own character, so mastery and recommendations differ between them.
 CLASSES = {

@@ -1,18 +1,22 @@
 """Dataloaders, built fresh for every request (aiodataloader binds the running loop).
 
 Each batch function takes its own pooled connection, because batches run concurrently
-and one connection must never be used by two tasks at once.
+and one connection must never be used by two tasks at once. Access is checked here,
+where the data is loaded, so no resolver can forget it.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db import identity
+from db import classes, identity, metrics
+from learntwin_graphql.auth import Principal
+from learntwin_graphql.errors import Forbidden, Unauthenticated
 
 K = TypeVar("K", bound=Hashable)
 
@@ -30,6 +34,99 @@ def keyed_loader(
     return DataLoader(batch)
 
 
+def grouped_loader(
+    fetch: Callable[..., Awaitable[Mapping[str, Any]]], *, default: Callable[[str], Any]
+) -> DataLoader:
+    """A DataLoader over keys (id, *arguments): one query per distinct argument tuple,
+    each covering all the ids that share it (e.g. every class's first page of students)."""
+
+    async def batch(keys: Iterable[tuple[Any, ...]]) -> list[Any]:
+        wanted = list(keys)
+        groups: dict[tuple[Any, ...], list[str]] = defaultdict(list)
+        for key in wanted:
+            groups[key[1:]].append(key[0])
+        results: dict[tuple[Any, ...], Any] = {}
+        for arguments, ids in groups.items():
+            found = await fetch(ids, *arguments)
+            for owner in ids:
+                results[(owner, *arguments)] = found.get(owner) or default(owner)
+        return [results[key] for key in wanted]
+
+    return DataLoader(batch)
+
+
 class Loaders:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, principal: Callable[[], Principal]) -> None:
+        self._principal = principal
+
+        def staff(fetch: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+            async def checked(ids: list[Any], *arguments: Any) -> Any:
+                self.check_staff()
+                return await fetch(ids, *arguments)
+
+            return checked
+
+        def students_only(fetch: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+            async def checked(ids: list[Any], *arguments: Any) -> Any:
+                for student_id in ids:
+                    self.check_student(student_id)
+                return await fetch(ids, *arguments)
+
+            return checked
+
         self.user = keyed_loader(lambda ids: identity.users_by_id(engine, ids))
+        self.class_exists = keyed_loader(
+            staff(lambda ids: _as_flags(classes.existing_classes(engine, ids))), default=False
+        )
+        self.student_exists = keyed_loader(
+            students_only(lambda ids: _as_flags(classes.existing_students(engine, ids))),
+            default=False,
+        )
+        self.student_count = keyed_loader(
+            staff(lambda ids: classes.student_counts(engine, ids)), default=0
+        )
+        self.class_students = grouped_loader(
+            staff(lambda ids, after, limit: classes.students_of_classes(engine, ids, after, limit)),
+            default=lambda _: [],
+        )
+        self.student_classes = keyed_loader(
+            staff(lambda ids: classes.classes_of_students(engine, ids)), default=[]
+        )
+        self.class_metrics = grouped_loader(
+            staff(lambda ids, *args: metrics.metric_pages(engine, "class_id", ids, *args)),
+            default=lambda _: [],
+        )
+        self.student_metrics = grouped_loader(
+            students_only(
+                lambda ids, *args: metrics.metric_pages(engine, "student_id", ids, *args)
+            ),
+            default=lambda _: [],
+        )
+        self.class_mastery = grouped_loader(
+            staff(lambda ids, *args: metrics.mastery(engine, "class_id", ids, *args)),
+            default=lambda owner: metrics.empty_mastery("class_id", owner),
+        )
+        self.student_mastery = grouped_loader(
+            students_only(lambda ids, *args: metrics.mastery(engine, "student_id", ids, *args)),
+            default=lambda owner: metrics.empty_mastery("student_id", owner),
+        )
+
+    def check_staff(self) -> Principal:
+        principal = self._principal()
+        if not principal.authenticated:
+            raise Unauthenticated()
+        if not principal.is_staff:
+            raise Forbidden("Class data needs the ADMIN or INSTRUCTOR role.")
+        return principal
+
+    def check_student(self, student_id: str) -> Principal:
+        principal = self._principal()
+        if not principal.authenticated:
+            raise Unauthenticated()
+        if not principal.can_see_student(student_id):
+            raise Forbidden("A learner sees only the student linked to the account.")
+        return principal
+
+
+async def _as_flags(found: Awaitable[set[str]]) -> dict[str, bool]:
+    return dict.fromkeys(await found, True)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db.embedded import EmbeddedPostgres, EmbeddedRedis
 from db.engine import create_engine
 from db.migrate import migrate
+from learntwin_graphql.broker import Broker
 from learntwin_graphql.config import Settings
 from workers.redis import connect
 from workers.settings import build_worker
@@ -29,9 +30,13 @@ class Runtime:
     redis: ArqRedis
     database_url: str
     redis_url: str
+    broker: Broker = field(init=False)
     _embedded: list[Any] = field(default_factory=list, repr=False)
     _worker: Worker | None = field(default=None, repr=False)
     _worker_task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.broker = Broker(self.redis_url)
 
     @property
     def embedded(self) -> bool:
@@ -109,6 +114,7 @@ class Runtime:
             if self._worker is not None:
                 with contextlib.suppress(Exception):
                     await self._worker.close()
+        await self.broker.close()
         with contextlib.suppress(Exception):
             await self.redis.aclose()
         await self.engine.dispose()

@@ -22,12 +22,14 @@ from strawberry.types import ExecutionContext
 
 from learntwin_graphql.config import Settings
 from learntwin_graphql.errors import ErrorCodes
+from learntwin_graphql.graphql.classes import ClassQuery
 from learntwin_graphql.graphql.identity import IdentityMutation, IdentityQuery
+from learntwin_graphql.graphql.ingest import IngestMutation
+from learntwin_graphql.graphql.live import Subscription
 from learntwin_graphql.graphql.scalars import SCALAR_MAP
 
-Query = merge_types("Query", (IdentityQuery,))
-Mutation = merge_types("Mutation", (IdentityMutation,))
-SUBSCRIPTION: Any = None
+Query = merge_types("Query", (IdentityQuery, ClassQuery))
+Mutation = merge_types("Mutation", (IdentityMutation, IngestMutation))
 
 
 class CachedParser(ParserCache):
@@ -69,7 +71,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     return LearnTwinSchema(
         query=Query,
         mutation=Mutation,
-        subscription=SUBSCRIPTION,
+        subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(
             scalar_map=SCALAR_MAP, disable_field_suggestions=settings.production

@@ -15,7 +15,6 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from learntwin_graphql.auth import AuthError, authenticate
 from learntwin_graphql.context import Context
-from learntwin_graphql.loaders import Loaders
 from learntwin_graphql.runtime import Runtime
 
 log = logging.getLogger("learntwin.graphql")
@@ -47,7 +46,6 @@ class GraphQLView(GraphQL[Context, None]):
             response=response,
             runtime=self.runtime,
             request_id=request_id_of(request),
-            loaders=Loaders(self.runtime.engine),
         )
         if isinstance(request, Request):
             try:

@@ -1,0 +1,85 @@
+"""ingestMetrics: validate each record on its own, store the valid ones in one go."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import strawberry
+
+from db import metrics
+from learntwin_graphql.auth import Role
+from learntwin_graphql.context import Info
+from learntwin_graphql.errors import BadUserInput
+from learntwin_graphql.runtime import Runtime
+from ml.metrics import GRAPHQL_LABELS, RecordError, validate_batch
+from workers.events import class_channel, publish
+
+
+@strawberry.input
+class MetricInput:
+    class_id: strawberry.ID
+    student_id: strawberry.ID
+    stuck: bool
+    got_it: bool
+    pause: bool
+    example: bool
+    confidence: float = strawberry.field(description="1..10")
+    timestamp: datetime | None = strawberry.field(
+        default=None, description="Defaults to the time of ingest."
+    )
+    event_id: str | None = strawberry.field(
+        default=None,
+        description="Client-chosen id; a record whose eventId is already stored is counted "
+        "as a duplicate, not stored twice.",
+    )
+
+
+@strawberry.type
+class IngestError:
+    index: int = strawberry.field(description="Position of the record in the request.")
+    field: str | None
+    message: str
+
+    @classmethod
+    def from_error(cls, error: RecordError) -> IngestError:
+        return cls(index=error.index, field=error.field, message=error.message)
+
+
+@strawberry.type
+class IngestPayload:
+    accepted: int
+    duplicates: int
+    rejected: list[IngestError]
+
+
+async def store_and_notify(
+    runtime: Runtime, raws: Sequence[Any], labels: Mapping[str, str] | None = None
+) -> tuple[metrics.IngestResult, list[RecordError]]:
+    """Shared by GraphQL and the seed's REST route: validate, store, then (after the
+    commit) tell subscribers which classes changed."""
+    valid, errors = validate_batch(raws, labels=labels)
+    result = await metrics.ingest(runtime.engine, valid)
+    await publish(runtime.redis, [class_channel(c) for c in result.class_ids])
+    return result, errors
+
+
+@strawberry.type
+class IngestMutation:
+    @strawberry.mutation(description="ADMIN or INSTRUCTOR. At most 10,000 records per call.")
+    async def ingest_metrics(self, info: Info, records: list[MetricInput]) -> IngestPayload:
+        info.context.require(Role.ADMIN, Role.INSTRUCTOR)
+        limit = info.context.settings.max_ingest_batch
+        if len(records) > limit:
+            raise BadUserInput(
+                f"At most {limit} records per call; nothing was stored.", field="records"
+            )
+        result, errors = await store_and_notify(
+            info.context.runtime, [vars(record) for record in records], GRAPHQL_LABELS
+        )
+        return IngestPayload(
+            accepted=result.accepted,
+            duplicates=result.duplicates,
+            rejected=[IngestError.from_error(e) for e in errors],
+        )

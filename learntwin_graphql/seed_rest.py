@@ -1,0 +1,107 @@
+"""The LearnTwin seed's REST routes, so its existing clients keep working."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from db import metrics
+from learntwin_graphql.export import parse_range
+from learntwin_graphql.graphql.ingest import store_and_notify
+from learntwin_graphql.rest_auth import error, staff_or_error
+from learntwin_graphql.runtime import Runtime
+from learntwin_graphql.timeutil import format_datetime
+from ml.metrics import MasteryStats
+from ml.recommendations import Thresholds, recommend
+
+
+async def ingest_json(request: Request) -> Response:
+    principal = await staff_or_error(request)
+    if isinstance(principal, Response):
+        return principal
+    runtime: Runtime = request.app.state.runtime
+    try:
+        payload = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        return error(400, f"body is not valid JSON: {exc}")
+    records = (
+        payload if isinstance(payload, list) else [payload] if isinstance(payload, dict) else None
+    )
+    if records is None:
+        return error(400, "body must be a record or a list of records")
+    limit = runtime.settings.max_ingest_batch
+    if len(records) > limit:
+        return error(413, f"at most {limit} records per request; nothing was stored")
+    result, errors = await store_and_notify(runtime, records)
+    return JSONResponse(
+        {
+            "rows_ok": result.accepted,
+            "rows_skipped": len(errors) + result.duplicates,
+            "duplicates": result.duplicates,
+            "errors": [{"index": e.index, "field": e.field, "error": e.message} for e in errors],
+        }
+    )
+
+
+async def _class_mastery(request: Request) -> MasteryStats | Response:
+    principal = await staff_or_error(request)
+    if isinstance(principal, Response):
+        return principal
+    runtime: Runtime = request.app.state.runtime
+    window = parse_range(request)
+    if isinstance(window, Response):
+        return window
+    class_id = request.path_params["class_id"]
+    found = await metrics.mastery(runtime.engine, "class_id", [class_id], *window)
+    return found.get(class_id) or metrics.empty_mastery("class_id", class_id)
+
+
+async def mastery(request: Request) -> Response:
+    m = await _class_mastery(request)
+    if isinstance(m, Response):
+        return m
+    body: dict[str, Any] = {
+        "class_id": m.class_id,
+        "population": m.population,
+        "students": m.students,
+        "rate_stuck": m.rate_stuck,
+        "rate_got_it": m.rate_got_it,
+        "rate_pause": m.rate_pause,
+        "rate_example": m.rate_example,
+        "avg_confidence": m.avg_confidence,
+        "last_timestamp": format_datetime(m.last_timestamp) if m.last_timestamp else None,
+    }
+    return JSONResponse(body)
+
+
+async def recommendations(request: Request) -> Response:
+    m = await _class_mastery(request)
+    if isinstance(m, Response):
+        return m
+    runtime: Runtime = request.app.state.runtime
+    rules = recommend(m, Thresholds(**runtime.settings.recommend.model_dump()))
+    return JSONResponse(
+        {
+            "class_id": m.class_id,
+            "recommendations": [
+                {
+                    "action": r.action.value,
+                    "priority": r.priority.value,
+                    "title": r.title,
+                    "rationale": r.rationale,
+                }
+                for r in rules
+            ],
+        }
+    )
+
+
+routes = [
+    Route("/ingest/json", ingest_json, methods=["POST"]),
+    Route("/mastery/{class_id}", mastery, methods=["GET"]),
+    Route("/recommend/{class_id}", recommendations, methods=["GET"]),
+]
