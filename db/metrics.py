@@ -293,20 +293,15 @@ def empty_mastery(owner: Owner, owner_id: str) -> MasteryStats:
 
 
 # Flags as 0/1 and UTC ISO-8601 timestamps, in the column order of the seed's export.
-_EXPORT_SQL = """
-COPY (
+_EXPORT_QUERY = """
     SELECT id, class_id, student_id, stuck::int AS stuck, got_it::int AS got_it,
            pause::int AS pause, example::int AS example, confidence,
            to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS timestamp
     FROM metrics
-    WHERE class_id = {class_id} {range}
+    WHERE class_id = $1
+      AND ($2::timestamptz IS NULL OR ts >= $2) AND ($3::timestamptz IS NULL OR ts < $3)
     ORDER BY ts, id
-) TO STDOUT WITH (FORMAT csv, HEADER true)
 """
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 async def export_csv(
@@ -318,13 +313,8 @@ async def export_csv(
 ) -> None:
     """Stream a class's records as CSV through `sink`, straight from COPY: the server
     never holds more than the chunks in flight, whatever the class size."""
-    # COPY takes no bind parameters; the values are quoted literals of checked types.
-    bounds = []
-    if start is not None:
-        bounds.append(f"AND ts >= {_literal(start.isoformat())}::timestamptz")
-    if end is not None:
-        bounds.append(f"AND ts < {_literal(end.isoformat())}::timestamptz")
-    sql = _EXPORT_SQL.format(class_id=_literal(class_id), range=" ".join(bounds))
     async with engine.connect() as conn:
         raw = await conn.get_raw_connection()
-        await raw.driver_connection.copy_from_query(sql, output=sink)
+        await raw.driver_connection.copy_from_query(
+            _EXPORT_QUERY, class_id, start, end, output=sink, format="csv", header=True
+        )

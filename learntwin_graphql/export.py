@@ -58,9 +58,12 @@ async def export(request: Request) -> Response:
     async def body() -> AsyncIterator[bytes]:
         queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=_QUEUE_CHUNKS)
 
+        async def sink(chunk: bytes | bytearray) -> None:
+            await queue.put(bytes(chunk))  # asyncpg hands out bytearrays
+
         async def copy() -> None:
             try:
-                await export_csv(runtime.engine, class_id, start, end, queue.put)
+                await export_csv(runtime.engine, class_id, start, end, sink)
             finally:
                 await queue.put(None)
 
