@@ -105,7 +105,7 @@ async def test_ingest_needs_staff(gql):
 async def test_mastery_matches_the_raw_records_for_any_range(gql):
     rng = random.Random(3)
     records = []
-    for i in range(600):
+    for _ in range(600):
         records.append(
             record(
                 class_id=rng.choice(["c1", "c2"]),
