@@ -24,8 +24,9 @@ async def hit(redis: ArqRedis, key: str, *, window_seconds: int) -> None:
     name = f"learntwin:throttle:{key}"
     try:
         async with redis.pipeline(transaction=True) as pipe:
+            # SET NX opens the window once (EXPIRE NX needs Redis 7); INCR keeps the TTL.
+            pipe.set(name, 0, ex=window_seconds, nx=True)
             pipe.incr(name)
-            pipe.expire(name, window_seconds, nx=True)
             await pipe.execute()
     except RedisError:
         log.warning("throttle unavailable (Redis down): %s not counted", key)

