@@ -130,15 +130,21 @@ def postgres_pid(data_dir: Path) -> int | None:
     return None
 
 
+def redis_pid(data_dir: Path) -> int | None:
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        registry = json.loads((data_dir / "redis.rdb.settings").read_text())
+        return int(Path(registry["pidfile"]).read_text().strip())
+    return None
+
+
 def reap_embedded(data_dir: Path) -> None:
     """Stop whatever embedded server a failed run left behind: both detach from the
     server's session, so killing the server's process group does not reach them."""
     pids: list[int] = []
     if (pid := postgres_pid(data_dir)) is not None:
         pids.append(pid)
-    with contextlib.suppress(OSError, ValueError, KeyError):
-        registry = json.loads((data_dir / "redis.rdb.settings").read_text())
-        pids.append(int(Path(registry["pidfile"]).read_text().strip()))
+    if (pid := redis_pid(data_dir)) is not None:
+        pids.append(pid)
     for pid in pids:
         with contextlib.suppress(psutil.Error):
             process = psutil.Process(pid)
@@ -223,11 +229,14 @@ def test_serve_demo_end_to_end_and_data_survives_a_restart(tmp_path: Path) -> No
                 assert closed.value.rcvd is not None, init
                 assert closed.value.rcvd.code == 4403, init
 
-        pg_pid = postgres_pid(data_dir)
+        pg_pid, rd_pid = postgres_pid(data_dir), redis_pid(data_dir)
         assert pg_pid is not None and _alive(pg_pid)
+        assert rd_pid is not None and _alive(rd_pid)
         first.stop()
+        # Shutting down stops what the server started: both embedded servers.
         assert not (data_dir / "postgres" / "postmaster.pid").exists()
         _wait_until(lambda: not _alive(pg_pid), 10, f"postgres {pg_pid} to exit")
+        _wait_until(lambda: not _alive(rd_pid), 10, f"redis {rd_pid} to exit")
 
         second.start()
         viewer = graphql(second, VIEWER, api_key=instructor_key)["viewer"]
