@@ -22,7 +22,13 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         # into fresh ones instead of errors on the next request.
         pool_pre_ping=True,
         pool_recycle=1800,
-        connect_args={"server_settings": {"application_name": "learntwin", "timezone": "UTC"}},
+        connect_args={
+            "server_settings": {
+                "application_name": "learntwin",
+                "timezone": "UTC",
+                "max_parallel_workers_per_gather": "0",
+            }
+        },
     )
 
 

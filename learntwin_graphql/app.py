@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -93,6 +94,10 @@ def create_app(
         if owned:
             _announce(rt)
         graphql.view = GraphQLView(build_schema(settings), rt)
+        # Everything built so far lives as long as the process: keep it out of the
+        # cyclic GC, whose full collections otherwise rescan it on busy ingests.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

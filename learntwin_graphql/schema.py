@@ -9,6 +9,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -58,11 +59,16 @@ class LearnTwinSchema(strawberry.Schema):
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
+    # The limiters' rule classes are built once: a class made per request would be a new
+    # key for ValidationCache every time, so nothing would ever be served from it.
+    limit_rules = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    ]
     extensions: list[Any] = [
         ErrorCodes,
-        functools.partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
+        functools.partial(AddValidationRules, limit_rules),
         functools.partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
-        functools.partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
         functools.partial(CachedParser, maxsize=256),
         functools.partial(ValidationCache, maxsize=256),
     ]

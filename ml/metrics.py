@@ -15,7 +15,7 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 FLAGS = ("stuck", "got_it", "pause", "example")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MetricRecord:
     class_id: str
     student_id: str
@@ -41,6 +41,13 @@ class _Invalid(Exception):
 
 
 def _identifier(value: Any, field: str, *, limit: int = ID_MAX, integers: bool = False) -> str:
+    if (
+        type(value) is str
+        and 0 < len(value) <= limit
+        and not value[0].isspace()
+        and not value[-1].isspace()
+    ):
+        return value
     if integers and isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
@@ -54,6 +61,10 @@ def _identifier(value: Any, field: str, *, limit: int = ID_MAX, integers: bool =
 
 
 def _flag(value: Any, field: str) -> bool:
+    if value is True or value is False:
+        return value
+    if type(value) is int and (value == 0 or value == 1):
+        return value == 1
     if isinstance(value, bool):
         return value
     if isinstance(value, int) and value in (0, 1):
@@ -62,6 +73,9 @@ def _flag(value: Any, field: str) -> bool:
 
 
 def _confidence(value: Any, field: str) -> float:
+    kind = type(value)
+    if (kind is int or kind is float) and CONFIDENCE_MIN <= value <= CONFIDENCE_MAX:
+        return float(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _Invalid(field, "must be a number")
     number = float(value)
@@ -127,7 +141,7 @@ def validate_batch(
     valid: list[MetricRecord] = []
     errors: list[RecordError] = []
     for index, raw in enumerate(raws):
-        if not isinstance(raw, Mapping):
+        if type(raw) is not dict and not isinstance(raw, Mapping):
             errors.append(RecordError(index, None, "record must be an object"))
             continue
         try:
