@@ -59,7 +59,7 @@ _INSERT_METRICS = text(
     ins AS (
         INSERT INTO metrics (class_id, student_id, stuck, got_it, pause, example, confidence, ts, event_id)
         SELECT * FROM src
-        ON CONFLICT (event_id) DO NOTHING
+        ON CONFLICT (event_id) WHERE event_id IS NOT NULL DO NOTHING
         RETURNING class_id, student_id, stuck, got_it, pause, example, confidence, ts
     ),
     agg AS (

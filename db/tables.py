@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    text,
 )
 
 metadata = MetaData(
@@ -83,11 +84,16 @@ metrics = Table(
     Column("example", Boolean, nullable=False),
     Column("confidence", Float, nullable=False),
     Column("ts", DateTime(timezone=True), nullable=False),
-    Column("event_id", String(128), nullable=True, unique=True),
+    Column("event_id", String(128), nullable=True),
     CheckConstraint("confidence >= 1 AND confidence <= 10", name="confidence_range"),
     # Keyset pagination and range scans per class and per student.
     Index(None, "class_id", "ts", "id"),
     Index(None, "student_id", "ts", "id"),
+    # Only records that carry an event id are indexed for duplicates: most carry none,
+    # and an index entry per row would cost every ingest.
+    Index(
+        "uq_metrics_event_id", "event_id", unique=True, postgresql_where=text("event_id IS NOT NULL")
+    ),
 )
 
 # Per class, student and hour: the sums mastery needs, written in the ingest transaction,
