@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ml.metrics import MasteryStats, MetricRecord
 
@@ -30,16 +30,24 @@ class IngestResult:
     class_ids: tuple[str, ...]
 
 
-_INSERT_CLASSES = text(
-    "INSERT INTO classes (id) SELECT unnest(CAST(:ids AS text[])) ORDER BY 1 ON CONFLICT DO NOTHING"
-)
-_INSERT_STUDENTS = text(
-    "INSERT INTO students (id) SELECT unnest(CAST(:ids AS text[])) ORDER BY 1 ON CONFLICT DO NOTHING"
-)
+# Classes, students and memberships in one round trip (the foreign keys are checked at
+# the end of the statement, after the CTEs have inserted the parents).
 _INSERT_MEMBERSHIP = text(
     """
+    WITH pairs AS (
+        SELECT * FROM unnest(CAST(:class_ids AS text[]), CAST(:student_ids AS text[]))
+            AS p(class_id, student_id)
+    ),
+    c AS (
+        INSERT INTO classes (id) SELECT DISTINCT class_id FROM pairs ORDER BY 1
+        ON CONFLICT DO NOTHING
+    ),
+    s AS (
+        INSERT INTO students (id) SELECT DISTINCT student_id FROM pairs ORDER BY 1
+        ON CONFLICT DO NOTHING
+    )
     INSERT INTO class_students (class_id, student_id)
-    SELECT * FROM unnest(CAST(:class_ids AS text[]), CAST(:student_ids AS text[])) ORDER BY 1, 2
+    SELECT class_id, student_id FROM pairs ORDER BY 1, 2
     ON CONFLICT DO NOTHING
     """
 )
@@ -122,13 +130,23 @@ _COPY_COLUMNS = [
 ]
 
 
+async def _insert_membership(conn: AsyncConnection, pairs: list[tuple[str, str]]) -> None:
+    await conn.execute(
+        _INSERT_MEMBERSHIP,
+        {"class_ids": [c for c, _ in pairs], "student_ids": [s for _, s in pairs]},
+    )
+
+
 def _rollups(records: Sequence[MetricRecord]) -> dict[str, list[Any]]:
-    agg: dict[tuple[str, datetime, str], list[Any]] = {}
+    """The hourly rollup rows of a batch, summed here (timestamps are UTC)."""
+    agg: dict[tuple[str, int, int, int, int, str], list[Any]] = {}
     for r in records:
-        key = (r.class_id, r.ts.replace(minute=0, second=0, microsecond=0), r.student_id)
+        ts = r.ts
+        # Plain attributes make a cheaper key than a truncated datetime per record.
+        key = (r.class_id, ts.year, ts.month, ts.day, ts.hour, r.student_id)
         a = agg.get(key)
         if a is None:
-            agg[key] = a = [0, 0, 0, 0, 0, 0.0, r.ts]
+            agg[key] = a = [0, 0, 0, 0, 0, 0.0, ts]
         a[0] += 1
         a[1] += r.stuck
         a[2] += r.got_it
@@ -140,8 +158,8 @@ def _rollups(records: Sequence[MetricRecord]) -> dict[str, list[Any]]:
     keys = sorted(agg)
     out: dict[str, list[Any]] = {
         "class_id": [k[0] for k in keys],
-        "bucket": [k[1] for k in keys],
-        "student_id": [k[2] for k in keys],
+        "bucket": [datetime(k[1], k[2], k[3], k[4], tzinfo=UTC) for k in keys],
+        "student_id": [k[5] for k in keys],
     }
     for i, name in enumerate(
         ("n", "stuck", "got_it", "pause", "example", "confidence_sum", "last_ts")
@@ -177,12 +195,7 @@ async def ingest(engine: AsyncEngine, records: Sequence[MetricRecord]) -> Ingest
     )
     pairs = sorted({(r.class_id, r.student_id) for r in records})
     async with engine.begin() as conn:
-        await conn.execute(_INSERT_CLASSES, {"ids": sorted({c for c, _ in pairs})})
-        await conn.execute(_INSERT_STUDENTS, {"ids": sorted({s for _, s in pairs})})
-        await conn.execute(
-            _INSERT_MEMBERSHIP,
-            {"class_ids": [c for c, _ in pairs], "student_ids": [s for _, s in pairs]},
-        )
+        await _insert_membership(conn, pairs)
         row = (
             await conn.execute(
                 _INSERT_METRICS,
@@ -217,12 +230,7 @@ async def _ingest_copy(engine: AsyncEngine, records: Sequence[MetricRecord]) -> 
         for r in records
     ]
     async with engine.begin() as conn:
-        await conn.execute(_INSERT_CLASSES, {"ids": sorted({c for c, _ in pairs})})
-        await conn.execute(_INSERT_STUDENTS, {"ids": sorted({s for _, s in pairs})})
-        await conn.execute(
-            _INSERT_MEMBERSHIP,
-            {"class_ids": [c for c, _ in pairs], "student_ids": [s for _, s in pairs]},
-        )
+        await _insert_membership(conn, pairs)
         raw = (await conn.get_raw_connection()).driver_connection
         await raw.copy_records_to_table("metrics", records=rows, columns=_COPY_COLUMNS)
         await conn.execute(_UPSERT_ROLLUPS, _rollups(records))

@@ -92,7 +92,10 @@ metrics = Table(
     # Only records that carry an event id are indexed for duplicates: most carry none,
     # and an index entry per row would cost every ingest.
     Index(
-        "uq_metrics_event_id", "event_id", unique=True, postgresql_where=text("event_id IS NOT NULL")
+        "uq_metrics_event_id",
+        "event_id",
+        unique=True,
+        postgresql_where=text("event_id IS NOT NULL"),
     ),
 )
 
