@@ -34,6 +34,12 @@ metadata = MetaData(
 ID_LENGTH = 64
 
 
+def identifier(length: int = ID_LENGTH) -> String:
+    """Client-chosen ids compare byte by byte: they are opaque, and "C" collation keeps
+    every index on them fast whatever the database's default collation is."""
+    return String(length, collation="C")
+
+
 def _now() -> Column:
     return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
 
@@ -41,14 +47,14 @@ def _now() -> Column:
 classes = Table(
     "classes",
     metadata,
-    Column("id", String(ID_LENGTH), primary_key=True),
+    Column("id", identifier(), primary_key=True),
     _now(),
 )
 
 students = Table(
     "students",
     metadata,
-    Column("id", String(ID_LENGTH), primary_key=True),
+    Column("id", identifier(), primary_key=True),
     _now(),
 )
 
@@ -57,13 +63,13 @@ class_students = Table(
     metadata,
     Column(
         "class_id",
-        String(ID_LENGTH),
+        identifier(),
         ForeignKey("classes.id", ondelete="CASCADE"),
         primary_key=True,
     ),
     Column(
         "student_id",
-        String(ID_LENGTH),
+        identifier(),
         ForeignKey("students.id", ondelete="CASCADE"),
         primary_key=True,
     ),
@@ -76,15 +82,15 @@ metrics = Table(
     "metrics",
     metadata,
     Column("id", BigInteger, Identity(always=False), primary_key=True),
-    Column("class_id", String(ID_LENGTH), nullable=False),
-    Column("student_id", String(ID_LENGTH), nullable=False),
+    Column("class_id", identifier(), nullable=False),
+    Column("student_id", identifier(), nullable=False),
     Column("stuck", Boolean, nullable=False),
     Column("got_it", Boolean, nullable=False),
     Column("pause", Boolean, nullable=False),
     Column("example", Boolean, nullable=False),
     Column("confidence", Float, nullable=False),
     Column("ts", DateTime(timezone=True), nullable=False),
-    Column("event_id", String(128), nullable=True),
+    Column("event_id", identifier(128), nullable=True),
     CheckConstraint("confidence >= 1 AND confidence <= 10", name="confidence_range"),
     # Keyset pagination and range scans per class and per student.
     Index(None, "class_id", "ts", "id"),
@@ -104,9 +110,9 @@ metrics = Table(
 metric_rollups = Table(
     "metric_rollups",
     metadata,
-    Column("class_id", String(ID_LENGTH), primary_key=True),
+    Column("class_id", identifier(), primary_key=True),
     Column("bucket", DateTime(timezone=True), primary_key=True),
-    Column("student_id", String(ID_LENGTH), primary_key=True),
+    Column("student_id", identifier(), primary_key=True),
     Column("n", Integer, nullable=False),
     Column("stuck", Integer, nullable=False),
     Column("got_it", Integer, nullable=False),
@@ -124,7 +130,7 @@ users = Table(
     Column("email", String(254), nullable=False),
     Column("password_hash", Text, nullable=False),
     Column("role", String(16), nullable=False),
-    Column("student_id", String(ID_LENGTH), ForeignKey("students.id"), nullable=True, unique=True),
+    Column("student_id", identifier(), ForeignKey("students.id"), nullable=True, unique=True),
     _now(),
     CheckConstraint("role IN ('ADMIN', 'INSTRUCTOR', 'LEARNER')", name="role_known"),
 )
