@@ -51,10 +51,42 @@ _INSERT_MEMBERSHIP = text(
     ON CONFLICT DO NOTHING
     """
 )
-# One statement stores the records (skipping known event ids) and folds exactly the
-# stored ones into the hourly rollups, so rollups and raw rows can never disagree.
-_INSERT_METRICS = text(
+_ROLLUP_COLUMNS = (
+    "class_id, bucket, student_id, n, stuck, got_it, pause, example, confidence_sum, last_ts"
+)
+_ADD_TO_ROLLUP = """
+    n = r.n + excluded.n,
+    stuck = r.stuck + excluded.stuck,
+    got_it = r.got_it + excluded.got_it,
+    pause = r.pause + excluded.pause,
+    example = r.example + excluded.example,
+    confidence_sum = r.confidence_sum + excluded.confidence_sum,
+    last_ts = greatest(r.last_ts, excluded.last_ts)
+"""
+
+
+def _fold_into_rollups(hourly_rows: str) -> str:
+    """CTEs adding the hourly rows of relation `hourly_rows` to both rollup levels."""
+    return f"""
+    hourly AS (
+        INSERT INTO metric_rollups AS r ({_ROLLUP_COLUMNS})
+        SELECT * FROM {hourly_rows} ORDER BY 1, 2, 3
+        ON CONFLICT (class_id, bucket, student_id) DO UPDATE SET {_ADD_TO_ROLLUP}
+    ),
+    daily AS (
+        INSERT INTO metric_rollups_daily AS r ({_ROLLUP_COLUMNS})
+        SELECT class_id, date_trunc('day', bucket, 'UTC'), student_id, sum(n), sum(stuck),
+               sum(got_it), sum(pause), sum(example), sum(confidence_sum), max(last_ts)
+        FROM {hourly_rows} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        ON CONFLICT (class_id, bucket, student_id) DO UPDATE SET {_ADD_TO_ROLLUP}
+    )
     """
+
+
+# One statement stores the records (skipping known event ids) and folds exactly the
+# stored ones into the rollups, so rollups and raw rows can never disagree.
+_INSERT_METRICS = text(
+    f"""
     WITH src AS (
         SELECT * FROM unnest(
             CAST(:class_id AS text[]), CAST(:student_id AS text[]),
@@ -78,44 +110,25 @@ _INSERT_METRICS = text(
                sum(confidence) AS confidence_sum, max(ts) AS last_ts
         FROM ins GROUP BY 1, 2, 3
     ),
-    up AS (
-        INSERT INTO metric_rollups AS r
-            (class_id, bucket, student_id, n, stuck, got_it, pause, example, confidence_sum, last_ts)
-        SELECT * FROM agg ORDER BY 1, 2, 3
-        ON CONFLICT (class_id, bucket, student_id) DO UPDATE SET
-            n = r.n + excluded.n,
-            stuck = r.stuck + excluded.stuck,
-            got_it = r.got_it + excluded.got_it,
-            pause = r.pause + excluded.pause,
-            example = r.example + excluded.example,
-            confidence_sum = r.confidence_sum + excluded.confidence_sum,
-            last_ts = greatest(r.last_ts, excluded.last_ts)
-    )
+    {_fold_into_rollups("agg")}
     SELECT count(*) AS accepted,
-           coalesce(array_agg(DISTINCT class_id), CAST('{}' AS text[])) AS class_ids
+           coalesce(array_agg(DISTINCT class_id), CAST('{{}}' AS text[])) AS class_ids
     FROM ins
     """
 )
-
-
+# The COPY path sums the hourly rows in Python and folds them in with this.
 _UPSERT_ROLLUPS = text(
-    """
-    INSERT INTO metric_rollups AS r
-        (class_id, bucket, student_id, n, stuck, got_it, pause, example, confidence_sum, last_ts)
-    SELECT * FROM unnest(
-        CAST(:class_id AS text[]), CAST(:bucket AS timestamptz[]), CAST(:student_id AS text[]),
-        CAST(:n AS int[]), CAST(:stuck AS int[]), CAST(:got_it AS int[]), CAST(:pause AS int[]),
-        CAST(:example AS int[]), CAST(:confidence_sum AS double precision[]),
-        CAST(:last_ts AS timestamptz[])
-    ) ORDER BY 1, 2, 3
-    ON CONFLICT (class_id, bucket, student_id) DO UPDATE SET
-        n = r.n + excluded.n,
-        stuck = r.stuck + excluded.stuck,
-        got_it = r.got_it + excluded.got_it,
-        pause = r.pause + excluded.pause,
-        example = r.example + excluded.example,
-        confidence_sum = r.confidence_sum + excluded.confidence_sum,
-        last_ts = greatest(r.last_ts, excluded.last_ts)
+    f"""
+    WITH agg AS (
+        SELECT * FROM unnest(
+            CAST(:class_id AS text[]), CAST(:bucket AS timestamptz[]), CAST(:student_id AS text[]),
+            CAST(:n AS int[]), CAST(:stuck AS int[]), CAST(:got_it AS int[]), CAST(:pause AS int[]),
+            CAST(:example AS int[]), CAST(:confidence_sum AS double precision[]),
+            CAST(:last_ts AS timestamptz[])
+        ) AS a({_ROLLUP_COLUMNS})
+    ),
+    {_fold_into_rollups("agg")}
+    SELECT 1
     """
 )
 _COPY_COLUMNS = [
@@ -283,35 +296,50 @@ async def metric_pages(
     return found
 
 
-HOUR = timedelta(hours=1)
+Bound = datetime | None
+Segment = tuple[str, Bound, Bound]  # (source, from, to): a half-open slice of the range
+
+# Coarsest first: each level covers what it can of the range, finer ones the edges.
+_LEVELS = (("metric_rollups_daily", timedelta(days=1)), ("metric_rollups", timedelta(hours=1)))
+RAW = "metrics"
 
 
-def _floor_hour(value: datetime) -> datetime:
+def _floor(value: datetime, unit: timedelta) -> datetime:
+    value = value.astimezone(UTC)
+    if unit >= timedelta(days=1):
+        return value.replace(hour=0, minute=0, second=0, microsecond=0)
     return value.replace(minute=0, second=0, microsecond=0)
 
 
-def _ceil_hour(value: datetime) -> datetime:
-    floor = _floor_hour(value)
-    return floor if floor == value else floor + HOUR
+def _ceil(value: datetime, unit: timedelta) -> datetime:
+    floor = _floor(value, unit)
+    return floor if floor == value else floor + unit
 
 
-def split_range(
-    start: datetime | None, end: datetime | None
-) -> tuple[
-    tuple[datetime | None, datetime | None] | None, list[tuple[datetime | None, datetime | None]]
-]:
-    """[start, end) as whole hourly buckets (read from rollups) and the partial edges
-    (read from raw rows). Either bound may be open."""
-    first = _ceil_hour(start) if start is not None else None
-    last = _floor_hour(end) if end is not None else None
+def plan_range(
+    start: Bound, end: Bound, levels: Sequence[tuple[str, timedelta]] = _LEVELS
+) -> list[Segment]:
+    """Cover [start, end) with whole days from the daily rollups, whole hours from the
+    hourly ones and raw records for the rest. Either bound may be open."""
+    if not levels:
+        return [(RAW, start, end)]
+    (source, unit), finer = levels[0], levels[1:]
+    first = _ceil(start, unit) if start is not None else None
+    last = _floor(end, unit) if end is not None else None
     if first is not None and last is not None and first >= last:
-        return None, [(start, end)]
-    edges: list[tuple[datetime | None, datetime | None]] = []
-    if start is not None and start < first:
-        edges.append((start, first))
-    if end is not None and last < end:
-        edges.append((last, end))
-    return (first, last), edges
+        return plan_range(start, end, finer)
+    segments: list[Segment] = [(source, first, last)]
+    if start is not None and first is not None and start < first:
+        segments += plan_range(start, first, finer)
+    if end is not None and last is not None and last < end:
+        segments += plan_range(last, end, finer)
+    return segments
+
+
+_SEGMENT_COLUMNS = {
+    RAW: "class_id, student_id, 1, stuck::int, got_it::int, pause::int, example::int, confidence, ts",
+    "rollup": "class_id, student_id, n, stuck, got_it, pause, example, confidence_sum, last_ts",
+}
 
 
 async def mastery(
@@ -321,33 +349,22 @@ async def mastery(
     start: datetime | None,
     end: datetime | None,
 ) -> dict[str, MasteryStats]:
-    """Mastery per owner over [start, end): rollups for whole hours, raw rows at the edges,
-    so the cost follows the number of active student-hours, not of records."""
-    buckets, edges = split_range(start, end)
+    """Mastery per owner over [start, end): daily and hourly rollups for the whole buckets,
+    raw rows only inside the partial hours at the edges, so the cost follows the number of
+    active student-days, not of records."""
     params: dict[str, Any] = {"ids": list(owner_ids)}
     parts: list[str] = []
-    if buckets is not None:
-        params["b0"], params["b1"] = buckets
+    for number, (source, lo, hi) in enumerate(plan_range(start, end)):
+        column = "ts" if source == RAW else "bucket"
         conditions = [f"{owner} = ANY(:ids)"]
-        if buckets[0] is not None:
-            conditions.append("bucket >= :b0")
-        if buckets[1] is not None:
-            conditions.append("bucket < :b1")
-        parts.append(
-            "SELECT class_id, student_id, n, stuck, got_it, pause, example, confidence_sum, last_ts "
-            f"FROM metric_rollups WHERE {' AND '.join(conditions)}"
-        )
-    for number, (lo, hi) in enumerate(edges):
-        params[f"e{number}lo"], params[f"e{number}hi"] = lo, hi
-        bounds = [f"{owner} = ANY(:ids)"]
         if lo is not None:
-            bounds.append(f"ts >= :e{number}lo")
+            conditions.append(f"{column} >= :lo{number}")
+            params[f"lo{number}"] = lo
         if hi is not None:
-            bounds.append(f"ts < :e{number}hi")
-        parts.append(
-            "SELECT class_id, student_id, 1, stuck::int, got_it::int, pause::int, example::int, "
-            f"confidence, ts FROM metrics WHERE {' AND '.join(bounds)}"
-        )
+            conditions.append(f"{column} < :hi{number}")
+            params[f"hi{number}"] = hi
+        columns = _SEGMENT_COLUMNS[RAW if source == RAW else "rollup"]
+        parts.append(f"SELECT {columns} FROM {source} WHERE {' AND '.join(conditions)}")
     # Per (owner, student) first, a hash aggregate of a few dozen groups; then per owner,
     # where counting the groups gives the distinct students without a sort.
     sql = f"""

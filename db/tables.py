@@ -105,23 +105,30 @@ metrics = Table(
     ),
 )
 
-# Per class, student and hour: the sums mastery needs, written in the ingest transaction,
-# so mastery reads one row per active student-hour instead of every record.
-metric_rollups = Table(
-    "metric_rollups",
-    metadata,
-    Column("class_id", identifier(), primary_key=True),
-    Column("bucket", DateTime(timezone=True), primary_key=True),
-    Column("student_id", identifier(), primary_key=True),
-    Column("n", Integer, nullable=False),
-    Column("stuck", Integer, nullable=False),
-    Column("got_it", Integer, nullable=False),
-    Column("pause", Integer, nullable=False),
-    Column("example", Integer, nullable=False),
-    Column("confidence_sum", Float, nullable=False),
-    Column("last_ts", DateTime(timezone=True), nullable=False),
-    Index(None, "student_id", "bucket"),
-)
+
+def _rollup_table(name: str) -> Table:
+    """Per class, student and time bucket: the sums mastery needs, written in the ingest
+    transaction, so mastery reads one row per active student-bucket, not every record."""
+    return Table(
+        name,
+        metadata,
+        Column("class_id", identifier(), primary_key=True),
+        Column("bucket", DateTime(timezone=True), primary_key=True),
+        Column("student_id", identifier(), primary_key=True),
+        Column("n", Integer, nullable=False),
+        Column("stuck", Integer, nullable=False),
+        Column("got_it", Integer, nullable=False),
+        Column("pause", Integer, nullable=False),
+        Column("example", Integer, nullable=False),
+        Column("confidence_sum", Float, nullable=False),
+        Column("last_ts", DateTime(timezone=True), nullable=False),
+        Index(None, "student_id", "bucket"),
+    )
+
+
+# Hours serve the edges of a range, days its middle.
+metric_rollups = _rollup_table("metric_rollups")
+metric_rollups_daily = _rollup_table("metric_rollups_daily")
 
 users = Table(
     "users",
@@ -159,6 +166,7 @@ __all__ = [
     "classes",
     "metadata",
     "metric_rollups",
+    "metric_rollups_daily",
     "metrics",
     "students",
     "users",

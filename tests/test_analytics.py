@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event, func, select
 
-from db.tables import metric_rollups, metrics
+from db.tables import metric_rollups, metric_rollups_daily, metrics
 from tests.conftest import error_codes
 
 INGEST = """
@@ -68,6 +68,7 @@ async def test_event_ids_make_retries_safe(gql, runtime):
     async with runtime.engine.connect() as conn:
         assert await conn.scalar(select(func.count()).select_from(metrics)) == 3
         assert await conn.scalar(select(func.sum(metric_rollups.c.n))) == 3
+        assert await conn.scalar(select(func.sum(metric_rollups_daily.c.n))) == 3
 
 
 async def test_future_and_naive_timestamps(gql):
@@ -110,7 +111,7 @@ async def test_mastery_matches_the_raw_records_for_any_range(gql):
             record(
                 class_id=rng.choice(["c1", "c2"]),
                 student_id=f"s{rng.randint(1, 12)}",
-                minutes=rng.randint(0, 60 * 30),
+                minutes=rng.randint(0, 60 * 72),
                 stuck=rng.random() < 0.3,
                 gotIt=rng.random() < 0.6,
                 pause=rng.random() < 0.2,
@@ -142,12 +143,16 @@ async def test_mastery_matches_the_raw_records_for_any_range(gql):
         (BASE + timedelta(minutes=17), None),
         (None, BASE + timedelta(hours=9, minutes=41)),
     ]
-    for _ in range(12):
-        a, b = sorted(rng.sample(range(0, 60 * 31), 2))
+    for _ in range(20):
+        a, b = sorted(rng.sample(range(0, 60 * 74), 2))
         ranges.append(
             (BASE + timedelta(minutes=a, seconds=rng.randint(0, 59)), BASE + timedelta(minutes=b))
         )
     ranges.append((BASE + timedelta(hours=3, minutes=5), BASE + timedelta(hours=3, minutes=40)))
+    # Whole days in the middle, partial hours at both ends: every rollup level at once.
+    ranges.append(
+        (BASE + timedelta(hours=5, minutes=13), BASE + timedelta(days=2, hours=7, minutes=2))
+    )
     for lo, hi in ranges:
         variables = {
             "id": "c1",

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from db.metrics import split_range
+from db.metrics import plan_range
 from ml.metrics import GRAPHQL_LABELS, MasteryStats, validate_batch
 from ml.recommendations import Priority, TeachingAction, Thresholds, recommend
 
@@ -119,17 +119,31 @@ def test_thresholds_are_configurable():
     assert recommend(_stats(stuck=10), strict)[0].action is TeachingAction.RECAP
 
 
-def test_split_range():
-    h = datetime(2026, 1, 1, 10, tzinfo=UTC)
-    assert split_range(None, None) == ((None, None), [])
-    assert split_range(h, h + timedelta(hours=3)) == ((h, h + timedelta(hours=3)), [])
-    start, end = h + timedelta(minutes=20), h + timedelta(hours=3, minutes=5)
-    buckets, edges = split_range(start, end)
-    assert buckets == (h + timedelta(hours=1), h + timedelta(hours=3))
-    assert edges == [(start, h + timedelta(hours=1)), (h + timedelta(hours=3), end)]
-    inside = (h + timedelta(minutes=5), h + timedelta(minutes=50))
-    assert split_range(*inside) == (None, [inside])
-    assert split_range(start, None) == (
-        (h + timedelta(hours=1), None),
-        [(start, h + timedelta(hours=1))],
-    )
+def test_plan_range_uses_the_coarsest_whole_buckets():
+    day = datetime(2026, 1, 1, tzinfo=UTC)
+    h = timedelta(hours=1)
+    assert plan_range(None, None) == [("metric_rollups_daily", None, None)]
+    assert plan_range(day, day + timedelta(days=3)) == [
+        ("metric_rollups_daily", day, day + timedelta(days=3))
+    ]
+    start = day + 10 * h + timedelta(minutes=20)
+    end = day + timedelta(days=2, hours=3, minutes=5)
+    assert plan_range(start, end) == [
+        ("metric_rollups_daily", day + timedelta(days=1), day + timedelta(days=2)),
+        ("metric_rollups", day + 11 * h, day + timedelta(days=1)),
+        ("metrics", start, day + 11 * h),
+        ("metric_rollups", day + timedelta(days=2), day + timedelta(days=2, hours=3)),
+        ("metrics", day + timedelta(days=2, hours=3), end),
+    ]
+    inside_hour = (day + timedelta(minutes=5), day + timedelta(minutes=50))
+    assert plan_range(*inside_hour) == [("metrics", *inside_hour)]
+    assert plan_range(day + 2 * h, day + 5 * h) == [("metric_rollups", day + 2 * h, day + 5 * h)]
+    assert plan_range(start, None) == [
+        ("metric_rollups_daily", day + timedelta(days=1), None),
+        ("metric_rollups", day + 11 * h, day + timedelta(days=1)),
+        ("metrics", start, day + 11 * h),
+    ]
+    assert plan_range(None, day + 30 * h) == [
+        ("metric_rollups_daily", None, day + timedelta(days=1)),
+        ("metric_rollups", day + timedelta(days=1), day + 30 * h),
+    ]
