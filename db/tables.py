@@ -81,19 +81,20 @@ class_students = Table(
 metrics = Table(
     "metrics",
     metadata,
+    # The key is the order every read wants (a class's records by time), so no index is
+    # kept just for `id`; ids are unique all the same, drawn from the identity sequence.
+    Column("class_id", identifier(), primary_key=True),
+    Column("ts", DateTime(timezone=True), primary_key=True),
     Column("id", BigInteger, Identity(always=False), primary_key=True),
-    Column("class_id", identifier(), nullable=False),
     Column("student_id", identifier(), nullable=False),
     Column("stuck", Boolean, nullable=False),
     Column("got_it", Boolean, nullable=False),
     Column("pause", Boolean, nullable=False),
     Column("example", Boolean, nullable=False),
     Column("confidence", Float, nullable=False),
-    Column("ts", DateTime(timezone=True), nullable=False),
     Column("event_id", identifier(128), nullable=True),
     CheckConstraint("confidence >= 1 AND confidence <= 10", name="confidence_range"),
-    # Keyset pagination and range scans per class and per student.
-    Index(None, "class_id", "ts", "id"),
+    # Keyset pagination and range scans per student (per class: the primary key).
     Index(None, "student_id", "ts", "id"),
     # Only records that carry an event id are indexed for duplicates: most carry none,
     # and an index entry per row would cost every ingest.
