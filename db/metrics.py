@@ -131,7 +131,8 @@ _UPSERT_ROLLUPS = text(
     SELECT 1
     """
 )
-_COPY_COLUMNS = [
+# MetricRecord's fields in the metrics table's column order; COPY leaves out event_id.
+_RECORD_COLUMNS = (
     "class_id",
     "student_id",
     "stuck",
@@ -140,7 +141,9 @@ _COPY_COLUMNS = [
     "example",
     "confidence",
     "ts",
-]
+    "event_id",
+)
+_COPY_COLUMNS = list(_RECORD_COLUMNS[:-1])
 
 
 async def _insert_membership(conn: AsyncConnection, pairs: list[tuple[str, str]]) -> None:
@@ -187,50 +190,11 @@ async def ingest(engine: AsyncEngine, records: Sequence[MetricRecord]) -> Ingest
         return IngestResult(0, 0, ())
     if all(r.event_id is None for r in records):
         return await _ingest_copy(engine, records)
-    columns = list(
-        zip(
-            *(
-                (
-                    r.class_id,
-                    r.student_id,
-                    r.stuck,
-                    r.got_it,
-                    r.pause,
-                    r.example,
-                    r.confidence,
-                    r.ts,
-                    r.event_id,
-                )
-                for r in records
-            ),
-            strict=True,
-        )
-    )
+    params = {name: [getattr(r, name) for r in records] for name in _RECORD_COLUMNS}
     pairs = sorted({(r.class_id, r.student_id) for r in records})
     async with engine.begin() as conn:
         await _insert_membership(conn, pairs)
-        row = (
-            await conn.execute(
-                _INSERT_METRICS,
-                dict(
-                    zip(
-                        (
-                            "class_id",
-                            "student_id",
-                            "stuck",
-                            "got_it",
-                            "pause",
-                            "example",
-                            "confidence",
-                            "ts",
-                            "event_id",
-                        ),
-                        (list(col) for col in columns),
-                        strict=True,
-                    )
-                ),
-            )
-        ).one()
+        row = (await conn.execute(_INSERT_METRICS, params)).one()
     accepted = int(row.accepted)
     return IngestResult(accepted, len(records) - accepted, tuple(sorted(row.class_ids)))
 
