@@ -17,9 +17,11 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = MetaData(
     naming_convention={
@@ -131,6 +133,102 @@ def _rollup_table(name: str) -> Table:
 metric_rollups = _rollup_table("metric_rollups")
 metric_rollups_daily = _rollup_table("metric_rollups_daily")
 
+# Background work. Postgres is the source of truth for a task's state; Redis only carries
+# the job and the change notifications.
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", identifier(), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("error", Text, nullable=True),
+    Column("params", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("owner_user_id", BigInteger, nullable=True),
+    Column("owner_student_id", identifier(), nullable=True),
+    Column("result_id", identifier(), nullable=True),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    _now(),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("deadline_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("status IN ('QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED')", name="status_known"),
+    # The sweeper's scan: unfinished tasks by deadline.
+    Index(
+        "ix_tasks_unfinished_deadline",
+        "deadline_at",
+        postgresql_where=text("status IN ('QUEUED', 'RUNNING')"),
+    ),
+)
+
+quizzes = Table(
+    "quizzes",
+    metadata,
+    Column("id", identifier(), primary_key=True),
+    # One quiz per task, so a retried job never stores a second one.
+    Column("task_id", identifier(), nullable=True, unique=True),
+    Column("topic", String(200), nullable=False),
+    Column("difficulty", String(16), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("student_id", identifier(), nullable=True),
+    _now(),
+)
+
+quiz_questions = Table(
+    "quiz_questions",
+    metadata,
+    Column("id", identifier(), primary_key=True),
+    Column("quiz_id", identifier(), ForeignKey("quizzes.id", ondelete="CASCADE"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("options", JSONB, nullable=False),
+    Column("skill", String(100), nullable=False),
+    # The answer key: read by grading, never by the Question type.
+    Column("expected", JSONB, nullable=False),
+    Column("key_terms", JSONB, nullable=False),
+    UniqueConstraint("quiz_id", "number"),
+)
+
+quiz_attempts = Table(
+    "quiz_attempts",
+    metadata,
+    Column("id", identifier(), primary_key=True),
+    Column("quiz_id", identifier(), ForeignKey("quizzes.id", ondelete="CASCADE"), nullable=False),
+    Column("student_id", identifier(), ForeignKey("students.id"), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("correct_count", Integer, nullable=False),
+    Column("total_count", Integer, nullable=False),
+    Column("answers", JSONB, nullable=False),
+    Column("xp_awarded", Integer, nullable=False),
+    Column("xp_total", Integer, nullable=False),
+    Column("streak_days", Integer, nullable=False),
+    Column("profile_task_id", identifier(), nullable=True),
+    Column("submitted_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index(None, "student_id", "submitted_at"),
+)
+
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("id", identifier(), primary_key=True),
+    Column("student_id", identifier(), ForeignKey("students.id"), nullable=False),
+    # One profile per task, so a retried job never stores a second one.
+    Column("task_id", identifier(), nullable=True, unique=True),
+    Column("attempt_id", identifier(), nullable=True),
+    Column("level", Integer, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("strengths", JSONB, nullable=False),
+    Column("weaknesses", JSONB, nullable=False),
+    Column("recommendations", JSONB, nullable=False),
+    Column("learning_style", String(200), nullable=True),
+    Column("source", String(16), nullable=False),
+    Column("xp", Integer, nullable=False),
+    Column("streak_days", Integer, nullable=False),
+    _now(),
+    CheckConstraint("level BETWEEN 1 AND 10", name="level_range"),
+    Index(None, "student_id", "created_at"),
+)
+
 users = Table(
     "users",
     metadata,
@@ -169,6 +267,11 @@ __all__ = [
     "metric_rollups",
     "metric_rollups_daily",
     "metrics",
+    "profiles",
+    "quiz_attempts",
+    "quiz_questions",
+    "quizzes",
     "students",
+    "tasks",
     "users",
 ]

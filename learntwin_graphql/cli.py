@@ -113,15 +113,14 @@ def worker() -> None:
 def migrate() -> None:
     """Apply the database migrations."""
     from db.migrate import current_revision
-    from learntwin_graphql.runtime import Runtime
+    from db.migrate import migrate as apply_migrations
+    from learntwin_graphql.runtime import database_only
 
     async def run(settings: Settings) -> None:
-        with console.status("Migrating…"):
-            runtime = await Runtime.start(settings, run_migrations=True)
-        try:
-            console.print(f"database at revision {await current_revision(runtime.engine)}")
-        finally:
-            await runtime.close()
+        async with database_only(settings) as engine:
+            with console.status("Migrating…"):
+                await apply_migrations(engine)
+            console.print(f"database at revision {await current_revision(engine)}")
 
     _run(run)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,19 +54,14 @@ class Runtime:
         """Connect to (or start) Postgres and Redis; migrate when embedded or asked to."""
         embedded: list[Any] = []
         try:
-            database_url = settings.database_url
-            if database_url is None:
-                pg = EmbeddedPostgres(settings.data_dir)
-                database_url = await asyncio.to_thread(pg.start)
-                embedded.append(pg)
-            redis_url = settings.redis_url
-            if redis_url is None:
-                rd = EmbeddedRedis(settings.data_dir)
-                redis_url = await asyncio.to_thread(rd.start)
-                embedded.append(rd)
+            database_url = await _configured_or_embedded(
+                settings.database_url, EmbeddedPostgres(settings.data_dir), embedded
+            )
+            redis_url = await _configured_or_embedded(
+                settings.redis_url, EmbeddedRedis(settings.data_dir), embedded
+            )
         except BaseException:
-            for server in reversed(embedded):
-                await asyncio.to_thread(server.stop)
+            await _stop_all(embedded)
             raise
 
         engine = create_engine(database_url, pool_size=settings.db_pool_size)
@@ -118,12 +114,40 @@ class Runtime:
         with contextlib.suppress(Exception):
             await self.redis.aclose()
         await self.engine.dispose()
-        for server in reversed(self._embedded):
-            await asyncio.to_thread(server.stop)
-        self._embedded.clear()
+        await _stop_all(self._embedded)
 
     async def __aenter__(self) -> Runtime:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+async def _configured_or_embedded(url: str | None, server: Any, started: list[Any]) -> str:
+    """The configured URL, or the URL of the embedded server, started (and remembered)."""
+    if url is not None:
+        return url
+    url = await asyncio.to_thread(server.start)
+    started.append(server)
+    return url
+
+
+async def _stop_all(servers: list[Any]) -> None:
+    for server in reversed(servers):
+        await asyncio.to_thread(server.stop)
+    servers.clear()
+
+
+@contextlib.asynccontextmanager
+async def database_only(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    """Just the database (embedded when unconfigured), for commands that need no Redis."""
+    started: list[Any] = []
+    url = await _configured_or_embedded(
+        settings.database_url, EmbeddedPostgres(settings.data_dir), started
+    )
+    engine = create_engine(url, pool_size=1)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+        await _stop_all(started)
