@@ -13,7 +13,13 @@ from typing import Any
 import click
 from rich.console import Console
 
-from learntwin_graphql.config import DEV_API_KEY, Settings, SettingsError, load_settings
+from learntwin_graphql.config import (
+    DEV_API_KEY,
+    Settings,
+    SettingsError,
+    load_settings,
+    worker_config,
+)
 
 console = Console(stderr=True)
 _ROLES = click.Choice(["ADMIN", "INSTRUCTOR", "LEARNER"], case_sensitive=False)
@@ -93,10 +99,7 @@ def worker() -> None:
     async def run(settings: Settings) -> None:
         runtime = await Runtime.start(settings)
         worker = build_worker(
-            connect(runtime.redis_url),
-            runtime.engine,
-            extra_ctx={"settings": settings},
-            handle_signals=True,
+            connect(runtime.redis_url), runtime.engine, worker_config(settings), handle_signals=True
         )
         try:
             await worker.async_run()

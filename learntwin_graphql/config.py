@@ -17,6 +17,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from workers.config import WorkerConfig
+
 DEV_API_KEY = "devkey"
 # Only ever used in development; production refuses to start without a real secret.
 DEV_JWT_SECRET = "learntwin-development-jwt-secret-not-for-production"
@@ -84,6 +86,10 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
     llm_model: str = Field("gpt-4o-mini", validation_alias=_env("LEARNTWIN_LLM_MODEL"))
+    llm_timeout: float = Field(30.0, gt=0, validation_alias=_env("LEARNTWIN_LLM_TIMEOUT"))
+
+    # Background work
+    job_timeout: float = Field(180.0, ge=5, validation_alias=_env("LEARNTWIN_JOB_TIMEOUT"))
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
@@ -136,6 +142,16 @@ class Settings(BaseSettings):
     @cached_property
     def jwt_key(self) -> str:
         return self.jwt_secret.get_secret_value() if self.jwt_secret else DEV_JWT_SECRET
+
+
+def worker_config(settings: Settings) -> WorkerConfig:
+    return WorkerConfig(
+        job_timeout=settings.job_timeout,
+        llm_api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
+        llm_base_url=settings.openai_base_url,
+        llm_model=settings.llm_model,
+        llm_timeout=settings.llm_timeout,
+    )
 
 
 class SettingsError(Exception):

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from aiodataloader import DataLoader
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db import classes, identity, metrics
+from db import classes, identity, metrics, profiles, quizzes, tasks
 from learntwin_graphql.auth import Principal
 from learntwin_graphql.errors import Forbidden, Unauthenticated
 
@@ -106,6 +106,19 @@ class Loaders:
             staff(lambda ids, *args: metrics.mastery(engine, "class_id", ids, *args)),
             default=lambda owner: metrics.empty_mastery("class_id", owner),
         )
+        self.quiz = keyed_loader(lambda ids: quizzes.quizzes_by_id(engine, ids))
+        self.quiz_questions = keyed_loader(
+            lambda ids: quizzes.questions_of(engine, ids), default=[]
+        )
+        self.task = keyed_loader(lambda ids: tasks.by_ids(engine, ids))
+        self.profile = keyed_loader(lambda ids: profiles.profiles_by_id(engine, ids))
+        self.latest_profile = keyed_loader(
+            students_only(lambda ids: profiles.latest_profiles(engine, ids))
+        )
+        self.student_attempts = grouped_loader(
+            students_only(lambda ids, limit: quizzes.attempts_of_students(engine, ids, limit)),
+            default=lambda _: [],
+        )
         self.student_mastery = grouped_loader(
             students_only(lambda ids, *args: metrics.mastery(engine, "student_id", ids, *args)),
             default=lambda owner: metrics.empty_mastery("student_id", owner),
@@ -117,6 +130,17 @@ class Loaders:
             raise Unauthenticated()
         if not principal.is_staff:
             raise Forbidden("Class data needs the ADMIN or INSTRUCTOR role.")
+        return principal
+
+    def check_task(self, task: dict[str, Any]) -> Principal:
+        """Staff see every task; anyone else only the tasks they started."""
+        principal = self._principal()
+        if not principal.authenticated:
+            raise Unauthenticated()
+        if principal.is_staff:
+            return principal
+        if principal.user_id is None or task["owner_user_id"] != principal.user_id:
+            raise Forbidden("This task belongs to someone else.")
         return principal
 
     def check_student(self, student_id: str) -> Principal:

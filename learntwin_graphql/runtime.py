@@ -17,7 +17,8 @@ from db.embedded import EmbeddedPostgres, EmbeddedRedis
 from db.engine import create_engine
 from db.migrate import migrate
 from learntwin_graphql.broker import Broker
-from learntwin_graphql.config import Settings
+from learntwin_graphql.config import Settings, worker_config
+from workers.config import WorkerConfig
 from workers.redis import connect
 from workers.settings import build_worker
 
@@ -42,6 +43,10 @@ class Runtime:
     @property
     def embedded(self) -> bool:
         return bool(self._embedded)
+
+    @property
+    def worker_config(self) -> WorkerConfig:
+        return worker_config(self.settings)
 
     @property
     def has_worker(self) -> bool:
@@ -85,9 +90,7 @@ class Runtime:
 
     def start_worker(self) -> None:
         # The worker gets a client of its own: arq closes its pool when the worker stops.
-        self._worker = build_worker(
-            connect(self.redis_url), self.engine, extra_ctx={"settings": self.settings}
-        )
+        self._worker = build_worker(connect(self.redis_url), self.engine, self.worker_config)
         self._worker_task = asyncio.create_task(self._run_worker(self._worker), name="arq-worker")
 
     async def _run_worker(self, worker: Worker) -> None:

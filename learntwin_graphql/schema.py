@@ -27,10 +27,11 @@ from learntwin_graphql.graphql.classes import ClassQuery
 from learntwin_graphql.graphql.identity import IdentityMutation, IdentityQuery
 from learntwin_graphql.graphql.ingest import IngestMutation
 from learntwin_graphql.graphql.live import Subscription
+from learntwin_graphql.graphql.quizzing import QuizMutation, QuizQuery
 from learntwin_graphql.graphql.scalars import SCALAR_MAP
 
-Query = merge_types("Query", (IdentityQuery, ClassQuery))
-Mutation = merge_types("Mutation", (IdentityMutation, IngestMutation))
+Query = merge_types("Query", (IdentityQuery, ClassQuery, QuizQuery))
+Mutation = merge_types("Mutation", (IdentityMutation, IngestMutation, QuizMutation))
 
 
 class CachedParser(ParserCache):

@@ -4,38 +4,60 @@ from __future__ import annotations
 
 from typing import Any
 
-from arq import cron
+from arq import cron, func
 from arq.connections import ArqRedis
 from arq.worker import Worker
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ml.llm import LLMClient
+from workers.config import WorkerConfig
 from workers.heartbeat import heartbeat, worker_name
+from workers.jobs import analyze_profile, generate_quiz
 from workers.redis import QUEUE_NAME
-
-FUNCTIONS: list[Any] = []
-CRON_JOBS = [cron(heartbeat, second={0, 10, 20, 30, 40, 50}, run_at_startup=True, timeout=5)]
+from workers.tasks import sweep_overdue
 
 
 def build_worker(
     redis: ArqRedis,
     engine: AsyncEngine,
+    config: WorkerConfig,
     *,
-    extra_ctx: dict[str, Any] | None = None,
     handle_signals: bool = False,
     max_jobs: int = 10,
 ) -> Worker:
-    """A worker sharing the caller's Redis client and database engine."""
-    ctx = {"engine": engine, "worker_name": worker_name(), **(extra_ctx or {})}
+    """A worker on the caller's Redis client and database engine."""
+    functions = [
+        func(job, name=job.__name__, timeout=config.job_timeout, max_tries=config.max_tries)
+        for job in (generate_quiz, analyze_profile)
+    ]
+    cron_jobs = [
+        cron(heartbeat, second={0, 10, 20, 30, 40, 50}, run_at_startup=True, timeout=5),
+        cron(sweep_overdue, second={15, 45}, run_at_startup=True, timeout=60),
+    ]
+    llm = LLMClient(
+        api_key=config.llm_api_key,
+        base_url=config.llm_base_url,
+        model=config.llm_model,
+        timeout=config.llm_timeout,
+    )
+
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        await llm.close()
+
+    ctx = {"engine": engine, "config": config, "llm": llm, "worker_name": worker_name()}
     return Worker(
-        functions=FUNCTIONS,
-        cron_jobs=CRON_JOBS,
+        functions=functions,
+        cron_jobs=cron_jobs,
         redis_pool=redis,
         queue_name=QUEUE_NAME,
         ctx=ctx,
+        on_shutdown=on_shutdown,
         handle_signals=handle_signals,
         max_jobs=max_jobs,
+        job_timeout=config.job_timeout,
+        max_tries=config.max_tries,
         keep_result=3600,
-        poll_delay=0.1,
+        poll_delay=0.05,
         health_check_interval=30,
         log_results=False,
     )

@@ -12,6 +12,7 @@ from db.classes import class_page
 from learntwin_graphql import auth
 from learntwin_graphql.context import Info
 from learntwin_graphql.errors import BadUserInput
+from learntwin_graphql.graphql.learning import Profile, QuizAttempt
 from learntwin_graphql.pagination import Connection, build_connection, check_first, decode_cursor
 from learntwin_graphql.timeutil import format_datetime, parse_datetime
 from ml.metrics import MasteryStats
@@ -153,6 +154,17 @@ class Student:
         check_range(from_, to)
         stats = await info.context.loaders.student_mastery.load((self.id, from_, to))
         return Mastery.from_stats(stats)
+
+    @strawberry.field(description="Newest first.")
+    async def quiz_attempts(self, info: Info, first: int = 20) -> list[QuizAttempt]:
+        check_first(first, info.context.settings.max_page_size)
+        rows = await info.context.loaders.student_attempts.load((self.id, first))
+        return [QuizAttempt.from_row(row) for row in rows]
+
+    @strawberry.field(description="The newest profile.")
+    async def profile(self, info: Info) -> Profile | None:
+        row = await info.context.loaders.latest_profile.load(self.id)
+        return Profile.from_row(row) if row else None
 
 
 @strawberry.type

@@ -9,10 +9,13 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from db import metrics
+from db import metrics, profiles, tasks
 from learntwin_graphql.context import Info
+from learntwin_graphql.errors import NotFound
 from learntwin_graphql.graphql.classes import Mastery
+from learntwin_graphql.graphql.learning import Profile, Task
 from workers.events import class_channel
+from workers.tasks import profile_channel, task_channel
 
 # A lost notification (e.g. Redis restarting) delays a subscriber by at most this long.
 RESYNC_SECONDS = 30.0
@@ -42,3 +45,43 @@ class Subscription:
                 if now != last:
                     last = now
                     yield Mastery.from_stats(now)
+
+    @strawberry.subscription(
+        description="The task's state now, then each change; completes after SUCCEEDED or FAILED."
+    )
+    async def task(self, info: Info, id: strawberry.ID) -> AsyncGenerator[Task, None]:
+        info.context.require()
+        runtime = info.context.runtime
+        async with runtime.broker.watch(task_channel(id)) as watch:
+            row = await tasks.get(runtime.engine, id)
+            if row is None:
+                raise NotFound(f"No task {id!r}.")
+            info.context.loaders.check_task(row)
+            last = None
+            while True:
+                state = (row["status"], row["result_id"], row["error"], row["finished_at"])
+                if state != last:
+                    last = state
+                    yield Task.from_row(row)
+                if row["status"] in tasks.FINISHED:
+                    return
+                await watch.wait(RESYNC_SECONDS)
+                row = await tasks.get(runtime.engine, id) or row
+
+    @strawberry.subscription(
+        description="Each new profile of the student, as soon as it is stored."
+    )
+    async def profile_updated(
+        self, info: Info, student_id: strawberry.ID
+    ) -> AsyncGenerator[Profile, None]:
+        info.context.loaders.check_student(student_id)
+        runtime = info.context.runtime
+        async with runtime.broker.watch(profile_channel(student_id)) as watch:
+            # Only profiles stored from now on: start after the newest one there is.
+            newest = (await profiles.latest_profiles(runtime.engine, [student_id])).get(student_id)
+            after = (newest["created_at"], newest["id"]) if newest else None
+            while True:
+                await watch.wait(RESYNC_SECONDS)
+                for row in await profiles.profiles_after(runtime.engine, student_id, after):
+                    after = (row["created_at"], row["id"])
+                    yield Profile.from_row(row)

@@ -1,0 +1,76 @@
+"""The job functions: plain functions taking arq's `ctx` and the task id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from db import profiles, quizzes
+from db import tasks as task_rows
+from ml.authoring import author_profile, author_quiz
+from ml.quiz import AnswerOutcome, Difficulty, QuestionType
+from workers import tasks
+
+GENERATE_QUIZ = "generate_quiz"
+ANALYZE_PROFILE = "analyze_profile"
+
+
+async def _quiz_work(ctx: dict[str, Any], task: dict[str, Any], engine: AsyncEngine) -> list[str]:
+    params = task["params"]
+    draft, source = await author_quiz(
+        ctx["llm"], params["topic"], int(params["count"]), Difficulty(params["difficulty"])
+    )
+    async with engine.begin() as conn:
+        quiz_id = await quizzes.store_quiz(
+            conn,
+            task_id=task["id"],
+            draft=draft,
+            source=source,
+            student_id=params.get("student_id"),
+        )
+        await task_rows.succeed(conn, task["id"], quiz_id)
+    return []
+
+
+async def _profile_work(
+    ctx: dict[str, Any], task: dict[str, Any], engine: AsyncEngine
+) -> list[str]:
+    attempt_id = task["params"]["attempt_id"]
+    attempt = (await quizzes.attempts_by_id(engine, [attempt_id]))[attempt_id]
+    quiz = (await quizzes.quizzes_by_id(engine, [attempt["quiz_id"]]))[attempt["quiz_id"]]
+    questions = {q["id"]: q for q in (await quizzes.questions_of(engine, [quiz["id"]]))[quiz["id"]]}
+    outcomes = [
+        AnswerOutcome(
+            type=QuestionType(questions[a["question_id"]]["type"]),
+            skill=questions[a["question_id"]]["skill"],
+            correct=a["correct"],
+        )
+        for a in attempt["answers"]
+    ]
+    async with engine.connect() as conn:
+        history = await quizzes.scores_before(conn, attempt["student_id"], attempt_id)
+    draft, source = await author_profile(
+        ctx["llm"], quiz["topic"], attempt["score"], outcomes, history
+    )
+    async with engine.begin() as conn:
+        profile_id = await profiles.store_profile(
+            conn,
+            task_id=task["id"],
+            student_id=attempt["student_id"],
+            attempt_id=attempt_id,
+            draft=draft,
+            source=source,
+            xp=attempt["xp_total"],
+            streak_days=attempt["streak_days"],
+        )
+        await task_rows.succeed(conn, task["id"], profile_id)
+    return [tasks.profile_channel(attempt["student_id"])]
+
+
+async def generate_quiz(ctx: dict[str, Any], task_id: str) -> None:
+    await tasks.run(ctx, task_id, _quiz_work)
+
+
+async def analyze_profile(ctx: dict[str, Any], task_id: str) -> None:
+    await tasks.run(ctx, task_id, _profile_work)
