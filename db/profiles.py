@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, tuple_
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -70,7 +71,7 @@ async def latest_profiles(engine: AsyncEngine, student_ids: Sequence[str]) -> di
             select(profiles)
             .where(profiles.c.student_id.in_(list(student_ids)))
             .order_by(profiles.c.student_id, profiles.c.created_at.desc(), profiles.c.id)
-            .distinct(profiles.c.student_id)
+            .ext(distinct_on(profiles.c.student_id))
         )
         return {row["student_id"]: dict(row) for row in rows.mappings()}
 

@@ -195,3 +195,28 @@ def error_codes(body: dict[str, Any]) -> list[str]:
 
 def ws_connect(client: httpx.AsyncClient, url: str = "http://test/graphql", **kwargs: Any) -> Any:
     return aconnect_ws(url, client, subprotocols=[PROTOCOL], **kwargs)
+
+
+@pytest.fixture
+async def worker(runtime: Runtime) -> AsyncIterator[Runtime]:
+    """The runtime with an in-process arq worker running its jobs."""
+    runtime.start_worker()
+    yield runtime
+
+
+TASK = "query($id: ID!) { task(id: $id) { id kind status error result { __typename ... on Quiz { id } ... on Profile { id } } } }"
+
+
+async def wait_for_task(
+    gql: GraphQLClient, task_id: str, *, seconds: float = 20.0, **auth: Any
+) -> dict[str, Any]:
+    """Poll until the task is finished; returns its last state."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        body = await gql(TASK, {"id": task_id}, **auth)
+        task = body["data"]["task"]
+        if task["status"] in ("SUCCEEDED", "FAILED"):
+            return task
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"task {task_id} still {task['status']} after {seconds} s")
+        await asyncio.sleep(0.05)
