@@ -248,3 +248,27 @@ async def test_retried_jobs_store_nothing_twice(gql, runtime):
         assert await conn.scalar(select(func.count()).select_from(quizzes)) == 1
         assert await conn.scalar(select(func.count()).select_from(quiz_questions)) == 3
     assert (await wait_for_task(gql, task_id))["status"] == "SUCCEEDED"
+
+
+async def test_no_task_is_left_queued_when_the_job_cannot_be_queued(services):
+    """Redis down: the mutation says so, and the row it wrote is FAILED, not QUEUED."""
+    import httpx
+
+    from db.tables import tasks
+    from learntwin_graphql.app import create_app
+    from learntwin_graphql.runtime import Runtime
+    from tests.conftest import GraphQLClient, clean, free_port, make_settings
+
+    await clean(services)
+    settings = make_settings(services, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    async with await Runtime.start(settings, run_migrations=False) as runtime:
+        transport = httpx.ASGITransport(create_app(runtime=runtime))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            body = await GraphQLClient(http)(GENERATE, {"input": {"topic": "sql"}})
+        async with runtime.engine.connect() as conn:
+            rows = (await conn.execute(select(tasks.c.status, tasks.c.error))).all()
+    assert body["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert "not queued" in body["errors"][0]["message"]
+    assert [(status, error.startswith("could not be queued")) for status, error in rows] == [
+        ("FAILED", True)
+    ]
