@@ -40,7 +40,7 @@ Progress = Callable[[str], None]
 def synthetic_students(
     rows: int = TRAINING_ROWS, seed: int = DEFAULT_SEED
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Features (rows × 5, in FEATURES order) and scores, as the seed documents them."""
+    """Features (rows x 5, in FEATURES order) and scores, as the seed documents them."""
     rng = np.random.default_rng(seed)
     latent = rng.normal(70, 10, rows)
 
@@ -121,7 +121,7 @@ class ScoreModel:
     persona_names: tuple[str, ...]
 
     def predict(self, rows: np.ndarray) -> tuple[np.ndarray, list[str]]:
-        """Scores clipped to 0..100 and a persona per row (rows × 5, FEATURES order)."""
+        """Scores clipped to 0..100 and a persona per row (rows x 5, FEATURES order)."""
         scores = np.clip(self.pipeline.predict(rows), 0, 100)
         clusters = self.personas.predict(np.column_stack([rows, scores]))
         return scores, [self.persona_names[c] for c in clusters]
@@ -138,7 +138,7 @@ class ScoreModel:
     @classmethod
     def from_bytes(cls, artifact: bytes, **metadata: object) -> ScoreModel:
         # Only artifacts this code stored in our own database are ever unpickled.
-        parts = pickle.loads(artifact)  # noqa: S301
+        parts = pickle.loads(artifact)
         return cls(
             pipeline=parts["pipeline"],
             personas=parts["personas"],
