@@ -13,6 +13,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -229,6 +230,39 @@ profiles = Table(
     Index(None, "student_id", "created_at"),
 )
 
+# Score models: every process predicts with the one active version, loaded from here.
+prediction_models = Table(
+    "prediction_models",
+    metadata,
+    Column("version", String(64), primary_key=True),
+    Column("algorithm", String(64), nullable=False),
+    Column("trained_at", DateTime(timezone=True), nullable=False),
+    Column("training_rows", Integer, nullable=False),
+    Column("r2", Float, nullable=False),
+    Column("mae", Float, nullable=False),
+    Column("features", JSONB, nullable=False),
+    Column("artifact", LargeBinary, nullable=False),
+    Column("active", Boolean, nullable=False, server_default=text("false")),
+    Column("task_id", identifier(), nullable=True, unique=True),
+    _now(),
+    # At most one active version.
+    Index("uq_prediction_models_active", "active", unique=True, postgresql_where=text("active")),
+)
+
+predictions = Table(
+    "predictions",
+    metadata,
+    Column("id", identifier(), primary_key=True),
+    Column("student_id", identifier(), ForeignKey("students.id"), nullable=False),
+    Column("model_version", String(64), nullable=False),
+    Column("features", JSONB, nullable=False),
+    Column("predicted_score", Float, nullable=False),
+    Column("persona", String(64), nullable=True),
+    Column("cached", Boolean, nullable=False),
+    _now(),
+    Index(None, "student_id", "created_at"),
+)
+
 users = Table(
     "users",
     metadata,
@@ -267,6 +301,8 @@ __all__ = [
     "metric_rollups",
     "metric_rollups_daily",
     "metrics",
+    "prediction_models",
+    "predictions",
     "profiles",
     "quiz_attempts",
     "quiz_questions",

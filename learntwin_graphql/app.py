@@ -19,6 +19,7 @@ from learntwin_graphql.config import DEV_API_KEY, Settings
 from learntwin_graphql.demo import load_demo
 from learntwin_graphql.runtime import Runtime
 from learntwin_graphql.schema import build_schema
+from learntwin_graphql.score_models import ensure_default_model
 from learntwin_graphql.view import GraphQLView
 
 log = logging.getLogger("learntwin")
@@ -85,6 +86,9 @@ def create_app(
         owned = runtime is None
         rt = runtime or await Runtime.start(settings, worker=worker)
         app.state.runtime = rt
+        if owned:
+            # A default score model exists once the server is up (trained on first start).
+            await ensure_default_model(rt.engine)
         if demo:
             stored = await load_demo(rt.engine)
             log.info(

@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     llm_model: str = Field("gpt-4o-mini", validation_alias=_env("LEARNTWIN_LLM_MODEL"))
     llm_timeout: float = Field(30.0, gt=0, validation_alias=_env("LEARNTWIN_LLM_TIMEOUT"))
 
+    prediction_cache_ttl: int = Field(
+        3600, ge=1, validation_alias=_env("LEARNTWIN_PREDICTION_CACHE_TTL")
+    )
+
     # Background work
     job_timeout: float = Field(180.0, ge=5, validation_alias=_env("LEARNTWIN_JOB_TIMEOUT"))
 

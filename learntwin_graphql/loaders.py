@@ -14,7 +14,16 @@ from typing import Any, TypeVar
 from aiodataloader import DataLoader
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db import classes, identity, metrics, profiles, quizzes, tasks
+from db import (
+    classes,
+    identity,
+    metrics,
+    predictions,
+    profiles,
+    quizzes,
+    score_models,
+    tasks,
+)
 from learntwin_graphql.auth import Principal
 from learntwin_graphql.errors import Forbidden, Unauthenticated
 
@@ -117,6 +126,13 @@ class Loaders:
         )
         self.student_attempts = grouped_loader(
             students_only(lambda ids, limit: quizzes.attempts_of_students(engine, ids, limit)),
+            default=lambda _: [],
+        )
+        self.prediction_model = keyed_loader(
+            lambda versions: score_models.by_versions(engine, versions)
+        )
+        self.student_predictions = grouped_loader(
+            students_only(lambda ids, limit: predictions.of_students(engine, ids, limit)),
             default=lambda _: [],
         )
         self.student_mastery = grouped_loader(

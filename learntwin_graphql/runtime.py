@@ -18,6 +18,7 @@ from db.engine import create_engine
 from db.migrate import migrate
 from learntwin_graphql.broker import Broker
 from learntwin_graphql.config import Settings, worker_config
+from learntwin_graphql.score_models import ModelRegistry
 from workers.config import WorkerConfig
 from workers.redis import connect
 from workers.settings import build_worker
@@ -33,12 +34,14 @@ class Runtime:
     database_url: str
     redis_url: str
     broker: Broker = field(init=False)
+    models: ModelRegistry = field(init=False)
     _embedded: list[Any] = field(default_factory=list, repr=False)
     _worker: Worker | None = field(default=None, repr=False)
     _worker_task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.broker = Broker(self.redis_url)
+        self.models = ModelRegistry(self.engine, self.broker)
 
     @property
     def embedded(self) -> bool:
@@ -113,6 +116,7 @@ class Runtime:
             if self._worker is not None:
                 with contextlib.suppress(Exception):
                     await self._worker.close()
+        await self.models.close()
         await self.broker.close()
         with contextlib.suppress(Exception):
             await self.redis.aclose()

@@ -27,11 +27,14 @@ from learntwin_graphql.graphql.classes import ClassQuery
 from learntwin_graphql.graphql.identity import IdentityMutation, IdentityQuery
 from learntwin_graphql.graphql.ingest import IngestMutation
 from learntwin_graphql.graphql.live import Subscription
+from learntwin_graphql.graphql.predictions import PredictionMutation, PredictionQuery
 from learntwin_graphql.graphql.quizzing import QuizMutation, QuizQuery
 from learntwin_graphql.graphql.scalars import SCALAR_MAP
 
-Query = merge_types("Query", (IdentityQuery, ClassQuery, QuizQuery))
-Mutation = merge_types("Mutation", (IdentityMutation, IngestMutation, QuizMutation))
+Query = merge_types("Query", (IdentityQuery, ClassQuery, QuizQuery, PredictionQuery))
+Mutation = merge_types(
+    "Mutation", (IdentityMutation, IngestMutation, QuizMutation, PredictionMutation)
+)
 
 
 class CachedParser(ParserCache):

@@ -15,6 +15,9 @@ log = logging.getLogger(__name__)
 PREFIX = "learntwin:event:"
 
 
+MODEL_CHANNEL = "model"  # a new score model is active
+
+
 def class_channel(class_id: str) -> str:
     return f"class:{class_id}"
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db import profiles, quizzes
+from db import profiles, quizzes, score_models
 from db import tasks as task_rows
 from ml.authoring import author_profile, author_quiz
 from ml.quiz import AnswerOutcome, Difficulty, QuestionType
+from ml.scoring import train
 from workers import tasks
+from workers.events import MODEL_CHANNEL
 
 GENERATE_QUIZ = "generate_quiz"
 ANALYZE_PROFILE = "analyze_profile"
+TRAIN_MODEL = "train_model"
 
 
 async def _quiz_work(ctx: dict[str, Any], task: dict[str, Any], engine: AsyncEngine) -> list[str]:
@@ -68,9 +72,24 @@ async def _profile_work(
     return [tasks.profile_channel(attempt["student_id"])]
 
 
+async def _train_work(ctx: dict[str, Any], task: dict[str, Any], engine: AsyncEngine) -> list[str]:
+    # Training is CPU-bound (about a second): off the event loop.
+    model = await asyncio.to_thread(train)
+    async with engine.begin() as conn:
+        version = await score_models.store_and_activate(
+            conn, score_models.model_row(model, task_id=task["id"])
+        )
+        await task_rows.succeed(conn, task["id"], version)
+    return [MODEL_CHANNEL]
+
+
 async def generate_quiz(ctx: dict[str, Any], task_id: str) -> None:
     await tasks.run(ctx, task_id, _quiz_work)
 
 
 async def analyze_profile(ctx: dict[str, Any], task_id: str) -> None:
     await tasks.run(ctx, task_id, _profile_work)
+
+
+async def train_model(ctx: dict[str, Any], task_id: str) -> None:
+    await tasks.run(ctx, task_id, _train_work)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ml.llm import LLMClient
 from workers.config import WorkerConfig
 from workers.heartbeat import heartbeat, worker_name
-from workers.jobs import analyze_profile, generate_quiz
+from workers.jobs import analyze_profile, generate_quiz, train_model
 from workers.redis import QUEUE_NAME
 from workers.tasks import sweep_overdue
 
@@ -28,7 +28,7 @@ def build_worker(
     """A worker on the caller's Redis client and database engine."""
     functions = [
         func(job, name=job.__name__, timeout=config.job_timeout, max_tries=config.max_tries)
-        for job in (generate_quiz, analyze_profile)
+        for job in (generate_quiz, analyze_profile, train_model)
     ]
     cron_jobs = [
         cron(heartbeat, second={0, 10, 20, 30, 40, 50}, run_at_startup=True, timeout=5),

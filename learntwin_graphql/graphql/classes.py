@@ -13,6 +13,7 @@ from learntwin_graphql import auth
 from learntwin_graphql.context import Info
 from learntwin_graphql.errors import BadUserInput
 from learntwin_graphql.graphql.learning import Profile, QuizAttempt
+from learntwin_graphql.graphql.predictions import Prediction
 from learntwin_graphql.pagination import Connection, build_connection, check_first, decode_cursor
 from learntwin_graphql.timeutil import format_datetime, parse_datetime
 from ml.metrics import MasteryStats
@@ -160,6 +161,12 @@ class Student:
         check_first(first, info.context.settings.max_page_size)
         rows = await info.context.loaders.student_attempts.load((self.id, first))
         return [QuizAttempt.from_row(row) for row in rows]
+
+    @strawberry.field(description="Newest first.")
+    async def predictions(self, info: Info, first: int = 20) -> list[Prediction]:
+        check_first(first, info.context.settings.max_page_size)
+        rows = await info.context.loaders.student_predictions.load((self.id, first))
+        return [Prediction.from_row(row) for row in rows]
 
     @strawberry.field(description="The newest profile.")
     async def profile(self, info: Info) -> Profile | None:

@@ -7,9 +7,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
+from strawberry.scalars import JSON
 
 from learntwin_graphql.context import Info
+from learntwin_graphql.errors import ApiError
+from learntwin_graphql.graphql.score_model import PredictionModel
 from ml.quiz import ContentSource, Difficulty, QuestionType
+from workers import tasks
 
 DifficultyEnum = strawberry.enum(Difficulty, name="Difficulty")
 QuestionTypeEnum = strawberry.enum(QuestionType, name="QuestionType")
@@ -162,7 +166,7 @@ class Profile:
         )
 
 
-TaskResult = Annotated[Quiz | Profile, strawberry.union("TaskResult")]
+TaskResult = Annotated[Quiz | Profile | PredictionModel, strawberry.union("TaskResult")]
 
 
 @strawberry.type
@@ -173,6 +177,7 @@ class Task:
     error: str | None
     created_at: datetime
     finished_at: datetime | None
+    input: JSON = strawberry.field(description="What the task was asked to do.")
     result_id: strawberry.Private[str | None]
 
     @classmethod
@@ -184,6 +189,7 @@ class Task:
             error=row["error"],
             created_at=row["created_at"],
             finished_at=row["finished_at"],
+            input=row["params"],
             result_id=row["result_id"],
         )
 
@@ -198,10 +204,22 @@ class Task:
         if self.kind is TaskKind.PROFILE_ANALYSIS:
             row = await loaders.profile.load(self.result_id)
             return Profile.from_row(row) if row else None
-        return None
+        row = await loaders.prediction_model.load(self.result_id)
+        return PredictionModel.from_row(row) if row else None
 
 
 @strawberry.type
 class QuizSubmission:
     attempt: QuizAttempt
     profile_task: Task
+
+
+async def enqueue_task(info: Info, task: dict[str, Any], job: str) -> None:
+    """Queue a created task's job; a task that cannot be queued is already FAILED."""
+    runtime = info.context.runtime
+    try:
+        await tasks.enqueue(runtime.engine, runtime.redis, task, job)
+    except tasks.QueueUnavailable:
+        raise ApiError(
+            "Background work is unavailable right now; the task was not queued."
+        ) from None

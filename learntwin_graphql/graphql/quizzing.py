@@ -9,7 +9,7 @@ import strawberry
 from db import quizzes
 from learntwin_graphql.auth import Principal
 from learntwin_graphql.context import Info
-from learntwin_graphql.errors import ApiError, BadUserInput, NotFound
+from learntwin_graphql.errors import BadUserInput, NotFound
 from learntwin_graphql.graphql.identity import clean_id
 from learntwin_graphql.graphql.learning import (
     DifficultyEnum,
@@ -18,6 +18,7 @@ from learntwin_graphql.graphql.learning import (
     QuizSubmission,
     Task,
     TaskKind,
+    enqueue_task,
 )
 from ml.attempts import grade_attempt, progress_after
 from ml.quiz import Difficulty
@@ -58,16 +59,6 @@ def _student_for(info: Info, principal: Principal, student_id: str | None) -> st
         return cleaned
     info.context.loaders.check_student(cleaned or principal.student_id or "")
     return cleaned or principal.student_id
-
-
-async def _enqueue(info: Info, task: dict, job: str) -> None:
-    runtime = info.context.runtime
-    try:
-        await tasks.enqueue(runtime.engine, runtime.redis, task, job)
-    except tasks.QueueUnavailable:
-        raise ApiError(
-            "Background work is unavailable right now; the task was not queued."
-        ) from None
 
 
 @strawberry.type
@@ -117,7 +108,7 @@ class QuizMutation:
                 owner_user_id=principal.user_id,
                 owner_student_id=student_id,
             )
-        await _enqueue(info, task, GENERATE_QUIZ)
+        await enqueue_task(info, task, GENERATE_QUIZ)
         return Task.from_row(task)
 
     @strawberry.mutation
@@ -193,7 +184,7 @@ class QuizMutation:
                     "submitted_at": now,
                 },
             )
-        await _enqueue(info, task, ANALYZE_PROFILE)
+        await enqueue_task(info, task, ANALYZE_PROFILE)
         return QuizSubmission(
             attempt=QuizAttempt.from_row(attempt), profile_task=Task.from_row(task)
         )
