@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select, text, update
@@ -55,13 +56,14 @@ async def store_and_activate(conn: AsyncConnection, values: Row) -> str:
         )
     ).scalar()
     if stored is None and values.get("task_id") is not None:
+        # A retried training task: activate what its first try stored.
         stored = (
             await conn.execute(
                 select(prediction_models.c.version).where(
                     prediction_models.c.task_id == values["task_id"]
                 )
             )
-        ).scalar_one()
+        ).scalar_one_or_none()
     version = stored or values["version"]
     await conn.execute(
         update(prediction_models).where(prediction_models.c.active).values(active=False)
@@ -83,14 +85,12 @@ async def active(engine: AsyncEngine, *, with_artifact: bool = True) -> Row | No
     return dict(row) if row else None
 
 
-async def by_version(engine: AsyncEngine, version: str) -> Row | None:
+async def by_versions(engine: AsyncEngine, versions: Sequence[str]) -> dict[str, Row]:
     async with engine.connect() as conn:
-        row = (
-            (await conn.execute(select(*_METADATA).where(prediction_models.c.version == version)))
-            .mappings()
-            .first()
+        rows = await conn.execute(
+            select(*_METADATA).where(prediction_models.c.version.in_(list(versions)))
         )
-    return dict(row) if row else None
+        return {row["version"]: dict(row) for row in rows.mappings()}
 
 
 async def lock_for_default(conn: AsyncConnection) -> None:

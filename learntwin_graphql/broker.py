@@ -45,6 +45,7 @@ class Broker:
         self._redis_url = redis_url
         self._watches: dict[str, set[Watch]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
         self.connected = asyncio.Event()
 
     def start(self) -> None:
@@ -52,10 +53,12 @@ class Broker:
             self._task = asyncio.create_task(self._run(), name="pubsub-broker")
 
     async def close(self) -> None:
+        self._closing = True
         if self._task is not None:
+            # redis-py may swallow a cancellation inside a read; the flag and the short
+            # read timeout end the loop regardless, and the wait is bounded.
             self._task.cancel()
-            with contextlib.suppress(BaseException):
-                await self._task
+            await asyncio.wait({self._task}, timeout=5)
             self._task = None
 
     @contextlib.asynccontextmanager
@@ -81,7 +84,7 @@ class Broker:
 
     async def _run(self) -> None:
         delay = 0.2
-        while True:
+        while not self._closing:
             redis = connect(self._redis_url)
             pubsub = redis.pubsub(ignore_subscribe_messages=True)
             try:
@@ -90,8 +93,8 @@ class Broker:
                 # Whatever happened while we were away, every subscriber re-reads now.
                 self._mark_all()
                 delay = 0.2
-                while True:
-                    message = await pubsub.get_message(timeout=30.0)
+                while not self._closing:
+                    message = await pubsub.get_message(timeout=1.0)
                     if message is None:
                         continue
                     channel = message["channel"]

@@ -128,6 +128,45 @@ def migrate() -> None:
     _run(run)
 
 
+@main.command()
+@click.option("--rows", default=1_000, show_default=True, help="Synthetic students to train on.")
+@click.option("--seed", default=42, show_default=True)
+def train(rows: int, seed: int) -> None:
+    """Train a score model, make it the active version and tell every process."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from db import score_models
+    from learntwin_graphql.runtime import Runtime
+    from ml.scoring import train as train_model
+    from workers.events import MODEL_CHANNEL, publish
+
+    async def run(settings: Settings) -> None:
+        runtime = await Runtime.start(settings)
+        try:
+            with Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=console,
+            ) as progress:
+                step = progress.add_task("training", total=None)
+                model = await asyncio.to_thread(
+                    train_model, rows, seed, lambda text: progress.update(step, description=text)
+                )
+                progress.update(step, description="storing")
+                async with runtime.engine.begin() as conn:
+                    await score_models.store_and_activate(conn, score_models.model_row(model))
+                await publish(runtime.redis, [MODEL_CHANNEL])
+        finally:
+            await runtime.close()
+        click.echo(
+            f"active model {model.version}: {model.algorithm}, R² {model.r2:.3f}, "
+            f"MAE {model.mae:.2f} on {model.training_rows} rows"
+        )
+
+    _run(run)
+
+
 @main.command("create-api-key")
 @click.option("--name", required=True)
 @click.option("--role", required=True, type=_ROLES)

@@ -114,8 +114,9 @@ class Runtime:
             with contextlib.suppress(BaseException):
                 await self._worker_task
             if self._worker is not None:
+                # Bounded: a job stuck in a thread must not hold the process open.
                 with contextlib.suppress(Exception):
-                    await self._worker.close()
+                    await asyncio.wait_for(self._worker.close(), 10)
         await self.models.close()
         await self.broker.close()
         with contextlib.suppress(Exception):

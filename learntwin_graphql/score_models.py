@@ -7,7 +7,6 @@ is announced on Redis; each process then loads it from Postgres (and checks agai
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -75,6 +74,5 @@ class ModelRegistry:
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(BaseException):
-                await self._task
+            await asyncio.wait({self._task}, timeout=5)
             self._task = None

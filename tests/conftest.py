@@ -220,3 +220,21 @@ async def wait_for_task(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"task {task_id} still {task['status']} after {seconds} s")
         await asyncio.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Any:
+    """One trained score model for the whole run (training takes about a second)."""
+    from ml.scoring import train
+
+    return train()
+
+
+@pytest.fixture
+async def score_model(runtime: Runtime, trained_model: Any) -> Any:
+    """The session's model stored as the active version of this test's clean database."""
+    from db import score_models
+
+    async with runtime.engine.begin() as conn:
+        await score_models.store_and_activate(conn, score_models.model_row(trained_model))
+    return trained_model

@@ -32,7 +32,11 @@ def build_worker(
     ]
     cron_jobs = [
         cron(heartbeat, second={0, 10, 20, 30, 40, 50}, run_at_startup=True, timeout=5),
-        cron(sweep_overdue, second={15, 45}, run_at_startup=True, timeout=60),
+        # Cron timeouts count in arq's in-progress mark (the longest timeout + 10 s),
+        # which decides how soon a dead worker's job runs again: keep them short.
+        cron(
+            sweep_overdue, second={15, 45}, run_at_startup=True, timeout=min(30, config.job_timeout)
+        ),
     ]
     llm = LLMClient(
         api_key=config.llm_api_key,
