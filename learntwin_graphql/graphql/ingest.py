@@ -12,6 +12,7 @@ from db import metrics
 from learntwin_graphql.auth import Role
 from learntwin_graphql.context import Info
 from learntwin_graphql.errors import BadUserInput
+from learntwin_graphql.graphql.inputs import fast_input
 from learntwin_graphql.runtime import Runtime
 from ml.metrics import GRAPHQL_LABELS, RecordError, validate_batch
 from workers.events import class_channel, publish
@@ -36,27 +37,7 @@ class MetricInput:
     )
 
 
-# GraphQL name -> Python name. graphql-core has already coerced every value (DateTime
-# parsed, Float/Boolean checked), so building the input needs no per-field work;
-# Strawberry's generic conversion costs ~60 µs per record on a 1,000-record list.
-_METRIC_FIELDS = {
-    "classId": "class_id",
-    "studentId": "student_id",
-    "stuck": "stuck",
-    "gotIt": "got_it",
-    "pause": "pause",
-    "example": "example",
-    "confidence": "confidence",
-    "timestamp": "timestamp",
-    "eventId": "event_id",
-}
-
-
-def _metric_from_input(cls: type, value: Mapping[str, Any], context: Any) -> Any:
-    return cls(**{py: value[gql] for gql, py in _METRIC_FIELDS.items() if gql in value})
-
-
-MetricInput.__strawberry_definition__.from_input = _metric_from_input
+fast_input(MetricInput)
 
 
 @strawberry.type

@@ -16,6 +16,7 @@ from learntwin_graphql.auth import Role
 from learntwin_graphql.context import Info
 from learntwin_graphql.errors import ApiError, BadUserInput
 from learntwin_graphql.graphql.identity import clean_id
+from learntwin_graphql.graphql.inputs import fast_input
 from learntwin_graphql.graphql.learning import Task, TaskKind
 from learntwin_graphql.graphql.score_model import PredictionModel
 from ml.scoring import FEATURES
@@ -42,6 +43,9 @@ class StudentFeaturesInput:
     focus: float = strawberry.field(description="0..100")
     retention: float = strawberry.field(description="0..100")
     engagement_time: float = strawberry.field(description="Minutes, 0..300")
+
+
+fast_input(StudentFeaturesInput)
 
 
 @strawberry.type

@@ -1,0 +1,74 @@
+"""Batch prediction latency end to end through GraphQL: 100 students per request,
+uncached (fresh features every time) and fully cached (the same batch again).
+
+    python bench/predict.py --url http://127.0.0.1:8000 --api-key devkey [--rounds 200]
+
+Targets: p50 <= 15 ms uncached, <= 5 ms fully cached.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+import orjson
+from common import emit, parser, summary_ms, sync_client
+
+PREDICT = """
+mutation($s: [StudentFeaturesInput!]!) { predictScores(students: $s) {
+  totalProcessed cacheHits processingTimeMs predictions { predictedScore persona cached } } }
+"""
+
+
+def batch(rng: random.Random, size: int) -> list[dict[str, float]]:
+    return [
+        {
+            "comprehension": round(rng.uniform(30, 100), 3),
+            "attention": round(rng.uniform(30, 100), 3),
+            "focus": round(rng.uniform(30, 100), 3),
+            "retention": round(rng.uniform(30, 100), 3),
+            "engagementTime": round(rng.uniform(20, 180), 3),
+        }
+        for _ in range(size)
+    ]
+
+
+def main() -> None:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--rounds", type=int, default=200)
+    p.add_argument("--size", type=int, default=100)
+    args = p.parse_args()
+    rng = random.Random(11)
+    timings: dict[str, list[float]] = {"uncached": [], "cached": []}
+    hits = {"uncached": 0, "cached": 0}
+    with sync_client(args) as client:
+        client.post(
+            "/graphql", content=orjson.dumps({"query": PREDICT, "variables": {"s": batch(rng, 1)}})
+        )
+        for _ in range(args.rounds):
+            body = orjson.dumps({"query": PREDICT, "variables": {"s": batch(rng, args.size)}})
+            for case in ("uncached", "cached"):
+                began = time.perf_counter()
+                response = client.post(
+                    "/graphql", content=body, headers={"Content-Type": "application/json"}
+                )
+                timings[case].append(time.perf_counter() - began)
+                answer = response.json()
+                if answer.get("errors"):
+                    raise SystemExit(f"GraphQL errors: {answer['errors'][:2]}")
+                hits[case] += answer["data"]["predictScores"]["cacheHits"]
+    result = {
+        "bench": "predict",
+        "url": args.url,
+        "batch": args.size,
+        "rounds": args.rounds,
+        "uncached": {**summary_ms(timings["uncached"]), "cache_hits": hits["uncached"]},
+        "cached": {**summary_ms(timings["cached"]), "cache_hits": hits["cached"]},
+        "targets_ms": {"uncached_p50": 15, "cached_p50": 5},
+    }
+    result["meets_target"] = result["uncached"]["p50_ms"] <= 15 and result["cached"]["p50_ms"] <= 5
+    emit(result)
+
+
+if __name__ == "__main__":
+    main()
