@@ -23,6 +23,7 @@ from strawberry.types import ExecutionContext
 
 from learntwin_graphql.config import Settings
 from learntwin_graphql.errors import ErrorCodes
+from learntwin_graphql.execution import LearnTwinExecutionContext
 from learntwin_graphql.graphql.classes import ClassQuery
 from learntwin_graphql.graphql.identity import IdentityMutation, IdentityQuery
 from learntwin_graphql.graphql.ingest import IngestMutation
@@ -83,6 +84,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
+        execution_context_class=LearnTwinExecutionContext,
         config=StrawberryConfig(
             scalar_map=SCALAR_MAP, disable_field_suggestions=settings.production
         ),

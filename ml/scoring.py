@@ -200,11 +200,21 @@ def train(
     return model
 
 
-def normalized_features(values: Sequence[float]) -> tuple[float, ...]:
-    """Rounded the way cache keys see them, so 72.0000001 and 72 share a prediction."""
-    return tuple(round(float(v), 4) for v in values)
+def normalized_features(rows: np.ndarray) -> np.ndarray:
+    """Rounded the way cache keys see them, so 72.0000001 and 72 share a prediction
+    (and -0.0 is 0.0)."""
+    return np.round(np.asarray(rows, dtype=np.float64), 4) + 0.0
+
+
+def cache_keys(version: str, rows: np.ndarray) -> list[str]:
+    """One key per row (rows x 5): the model version and a hash of the normalized features."""
+    prefix = f"learntwin:prediction:{version}:"
+    blake2b = hashlib.blake2b
+    return [
+        prefix + blake2b(row.tobytes(), digest_size=16).hexdigest()
+        for row in np.ascontiguousarray(normalized_features(rows), dtype="<f8")
+    ]
 
 
 def cache_key(version: str, values: Sequence[float]) -> str:
-    digest = hashlib.sha256(repr(normalized_features(values)).encode()).hexdigest()[:32]
-    return f"learntwin:prediction:{version}:{digest}"
+    return cache_keys(version, np.asarray([values], dtype=np.float64))[0]

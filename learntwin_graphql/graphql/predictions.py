@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import math
+import operator
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import strawberry
 from redis.exceptions import RedisError
 
@@ -85,24 +86,35 @@ class CacheStats:
     keys: int
 
 
-def _checked_rows(students: list[StudentFeaturesInput], maximum: int) -> list[tuple[float, ...]]:
+_FEATURES_OF = operator.attrgetter(*(attribute for _, attribute, _ in _LIMITS))
+_TOPS = np.array([top for _, _, top in _LIMITS])
+assert tuple(attribute for _, attribute, _ in _LIMITS) == FEATURES
+
+
+def _checked_rows(students: list[StudentFeaturesInput], maximum: int) -> np.ndarray:
+    """The features as a students x 5 matrix (FEATURES order), or BAD_USER_INPUT naming
+    every index and field out of range."""
     if not 1 <= len(students) <= maximum:
         raise BadUserInput(f"Send 1..{maximum} students.", field="students")
-    problems = []
-    for index, student in enumerate(students):
-        for name, attribute, top in _LIMITS:
-            value = getattr(student, attribute)
-            if not math.isfinite(value) or not 0 <= value <= top:
-                problems.append({"index": index, "field": name, "message": f"must be 0..{top:g}"})
-    if problems:
+    rows = np.array([_FEATURES_OF(student) for student in students], dtype=np.float64)
+    # NaN and infinities fail both comparisons' complement, so they are caught too.
+    bad = ~((rows >= 0) & (rows <= _TOPS))
+    if bad.any():
+        problems = [
+            {
+                "index": int(index),
+                "field": _LIMITS[column][0],
+                "message": f"must be 0..{_TOPS[column]:g}",
+            }
+            for index, column in zip(*np.nonzero(bad), strict=True)
+        ]
         first = problems[0]
         raise BadUserInput(
             f"students[{first['index']}].{first['field']} {first['message']}.",
             field=f"students.{first['index']}.{first['field']}",
             invalid=problems,
         )
-    assert tuple(attr for _, attr, _ in _LIMITS) == FEATURES
-    return [tuple(float(getattr(s, attr)) for _, attr, _ in _LIMITS) for s in students]
+    return rows
 
 
 @strawberry.type
@@ -155,23 +167,38 @@ class PredictionMutation:
             runtime.redis, model, rows, runtime.settings.prediction_cache_ttl
         )
         now = datetime.now(UTC)
-        out = [
-            {
-                "id": str(uuid.uuid4()),
-                "student_id": student_id,
-                "model_version": model.version,
-                "features": list(row),
-                "predicted_score": p.score,
-                "persona": p.persona,
-                "cached": p.cached,
-                "created_at": now,
-            }
-            for student_id, row, p in zip(student_ids, rows, batch.predictions, strict=True)
+        version = model.version
+        predictions = [
+            Prediction(
+                student_id=student_id,
+                predicted_score=p.score,
+                persona=p.persona,
+                model_version=version,
+                cached=p.cached,
+                created_at=now,
+            )
+            for student_id, p in zip(student_ids, batch.predictions, strict=True)
         ]
-        await stored.store(runtime.engine, [row for row in out if row["student_id"] is not None])
+        await stored.store(
+            runtime.engine,
+            [
+                {
+                    "id": str(uuid.uuid4()),
+                    "student_id": student_id,
+                    "model_version": version,
+                    "features": row.tolist(),
+                    "predicted_score": p.score,
+                    "persona": p.persona,
+                    "cached": p.cached,
+                    "created_at": now,
+                }
+                for student_id, row, p in zip(student_ids, rows, batch.predictions, strict=True)
+                if student_id is not None
+            ],
+        )
         return PredictionBatch(
-            predictions=[Prediction.from_row(row) for row in out],
-            total_processed=len(out),
+            predictions=predictions,
+            total_processed=len(predictions),
             cache_hits=batch.cache_hits,
             processing_time_ms=round(batch.processing_ms, 3),
         )

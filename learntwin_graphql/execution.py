@@ -1,0 +1,160 @@
+"""Execution with a shortcut for plain scalar fields.
+
+Most of what a large answer holds (a page of metrics, a batch of predictions) is scalar
+fields read straight off an object: no resolver, no arguments, no permission or other
+field extension. graphql-core still builds a resolve info, wraps the resolver and walks
+the value completion for each of them, several microseconds a field. Here such a field
+is read with getattr and coerced by its scalar or enum type directly, and an object whose
+selected fields are all such fields (or __typename) is built in one loop. Anything out of
+the ordinary (a null for a non-null field, a value the type refuses, an awaitable, a
+raised error, a schema extension resolving fields) takes graphql-core's own path, so
+errors and their locations are exactly what they would be without the shortcut.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+from weakref import WeakKeyDictionary
+
+from graphql import (
+    GraphQLField,
+    GraphQLLeafType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    is_leaf_type,
+)
+from graphql.pyutils import Path, Undefined
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
+
+
+class PlainField(NamedTuple):
+    attribute: str
+    type: GraphQLLeafType
+    non_null: bool
+
+
+# Per schema, per (type name, field name): the plain field, or None when it is not one.
+_PLAIN: WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], PlainField | None]] = (
+    WeakKeyDictionary()
+)
+
+
+def plain_field(field: GraphQLField) -> PlainField | None:
+    """The attribute and scalar type of a field that only reads an attribute."""
+    definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if (
+        not isinstance(definition, StrawberryField)
+        or not definition.is_basic_field
+        or definition.default_resolver is not getattr
+        or field.args
+        # Strawberry gives a basic field this resolver unless exception handlers apply.
+        or getattr(field.resolve, "__name__", None) != "_get_basic_result"
+    ):
+        return None
+    field_type = field.type
+    non_null = isinstance(field_type, GraphQLNonNull)
+    if non_null:
+        field_type = field_type.of_type
+    if not is_leaf_type(field_type):
+        return None
+    return PlainField(definition.python_name, field_type, non_null)
+
+
+class LearnTwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Per grouped field set of this operation (kept alive, keyed by id): how to read
+        # an object whose selected fields are all plain (or __typename), else None.
+        self._plans: dict[int, tuple[Any, list[tuple[str, PlainField | None]] | None]] = {}
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: dict[str, Any],
+        position_context: Any,
+    ) -> Any:
+        plan = self._plan(parent_type, grouped_field_set)
+        if plan is not None:
+            results: dict[str, Any] = {}
+            for response_name, plain in plan:
+                if plain is None:
+                    results[response_name] = parent_type.name  # __typename
+                    continue
+                value = self._read(plain, source_value)
+                if value is Undefined:
+                    break
+                results[response_name] = value
+            else:
+                return results
+        return super().execute_fields(
+            parent_type, source_value, path, grouped_field_set, position_context
+        )
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        plain = self._plain(parent_type, field_details_list[0].node.name.value)
+        if plain is not None:
+            value = self._read(plain, source)
+            if value is not Undefined:
+                return value
+        return super().execute_field(
+            parent_type, source, field_details_list, path, position_context
+        )
+
+    def _read(self, plain: PlainField, source: Any) -> Any:
+        """The completed value of a plain field, or Undefined when graphql-core's own
+        path must run (to report an error the way it always does)."""
+        try:
+            value = getattr(source, plain.attribute)
+            if value is None:
+                return Undefined if plain.non_null else None
+            if self.is_awaitable(value):
+                return Undefined
+            coerced = plain.type.coerce_output_value(value)
+        except Exception:  # graphql-core's path reports it
+            return Undefined
+        return Undefined if coerced is None else coerced
+
+    def _plan(
+        self, parent_type: GraphQLObjectType, grouped_field_set: dict[str, Any]
+    ) -> list[tuple[str, PlainField | None]] | None:
+        try:
+            return self._plans[id(grouped_field_set)][1]
+        except KeyError:
+            pass
+        plan: list[tuple[str, PlainField | None]] | None = []
+        for response_name, field_details_list in grouped_field_set.items():
+            name = field_details_list[0].node.name.value
+            plain = None if name == "__typename" else self._plain(parent_type, name)
+            if plain is None and name != "__typename":
+                plan = None
+                break
+            plan.append((response_name, plain))  # type: ignore[union-attr]
+        self._plans[id(grouped_field_set)] = (grouped_field_set, plan)
+        return plan
+
+    def _plain(self, parent_type: GraphQLObjectType, name: str) -> PlainField | None:
+        middleware = self.middleware_manager
+        if middleware is not None and middleware.middlewares:
+            return None  # a schema extension wants to see every field resolved
+        fields = _PLAIN.get(self.schema)
+        if fields is None:
+            fields = _PLAIN[self.schema] = {}
+        key = (parent_type.name, name)
+        try:
+            return fields[key]
+        except KeyError:
+            field = parent_type.fields.get(name)
+            found = fields[key] = plain_field(field) if field is not None else None
+            return found
