@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import httpx
@@ -9,6 +10,7 @@ import pytest
 
 from learntwin_graphql.app import create_app
 from learntwin_graphql.runtime import Runtime
+from learntwin_graphql.view import GraphQLView
 from tests.conftest import ADMIN_KEY, GraphQLClient, error_codes, make_settings
 
 
@@ -39,6 +41,21 @@ async def test_syntax_and_validation_errors_are_bad_user_input(gql):
     assert error_codes(await gql("{ viewer { nope } }")) == ["BAD_USER_INPUT"]
     body = await gql("query($r: Role!) { viewer { role } }", {"r": "KING"})
     assert error_codes(body) == ["BAD_USER_INPUT"]
+
+
+@pytest.mark.parametrize("body", [b"{not json", b'{"query": "{ viewer { role } }", "x": NaN}', b""])
+async def test_a_body_that_is_not_json_is_a_400(client, body):
+    response = await client.post(
+        "/graphql",
+        content=body,
+        headers={"X-API-Key": ADMIN_KEY, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400 and "JSON" in response.text
+
+
+def test_answers_with_integers_beyond_64_bits_are_still_json():
+    encoded = GraphQLView.encode_json(None, {"data": {"n": 2**70, "s": "é"}})  # type: ignore[arg-type]
+    assert isinstance(encoded, str) and json.loads(encoded) == {"data": {"n": 2**70, "s": "é"}}
 
 
 async def test_request_id_is_echoed(client):

@@ -72,6 +72,19 @@ async def test_batch_predictions_are_cached_by_version_and_features(gql, score_m
     assert (stats["hits"], stats["misses"], stats["keys"]) == (0, 0, 0)
 
 
+async def test_repeated_features_in_one_batch_share_a_cache_entry(gql, score_model):
+    await gql("mutation { clearPredictionCache }")
+    batch = [student(7), student(8), student(7), student(7, comprehension=57.00001)]
+    first = (await gql(PREDICT, {"s": batch}))["data"]["predictScores"]
+    assert first["cacheHits"] == 0 and not any(p["cached"] for p in first["predictions"])
+    scores = [p["predictedScore"] for p in first["predictions"]]
+    assert scores[0] == scores[2] == scores[3] != scores[1]
+    assert (await gql(STATS))["data"]["cacheStats"]["keys"] == 2
+    again = (await gql(PREDICT, {"s": batch}))["data"]["predictScores"]
+    assert again["cacheHits"] == 4
+    assert [p["predictedScore"] for p in again["predictions"]] == scores
+
+
 async def test_batch_size_and_feature_validation(gql, score_model):
     assert error_codes(await gql(PREDICT, {"s": []})) == ["BAD_USER_INPUT"]
     assert error_codes(await gql(PREDICT, {"s": [student(i) for i in range(101)]})) == [

@@ -95,6 +95,8 @@ def test_personas_are_named_by_their_centroids_not_their_index():
     [
         ((72, 80, 75, 70, 120), (72.00001, 80, 75, 70, 120.0), True),
         ((72, 80, 75, 70, 120), (72.1, 80, 75, 70, 120), False),
+        ((0.0, 80, 75, 70, 120), (-0.0, 80, 75, 70, 120), True),
+        ((72, 80, 75, 70, 120), (72, 80, 75, 120, 70), False),
     ],
 )
 def test_cache_keys_follow_the_normalized_features_and_the_version(a, b, same):

@@ -1,0 +1,148 @@
+"""The plain-field shortcut answers exactly what graphql-core's own path answers."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+import pytest
+import strawberry
+from strawberry.extensions import SchemaExtension
+from strawberry.permission import BasePermission
+
+from learntwin_graphql.execution import LearnTwinExecutionContext, plain_field
+
+
+@strawberry.enum
+class Level(Enum):
+    LOW = "low"
+    HIGH = "high"
+
+
+class Never(BasePermission):
+    message = "no"
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        return False
+
+
+@strawberry.type
+class Item:
+    name: str
+    score: float | None
+    level: Level
+    count: int
+    secret: str | None = strawberry.field(default="hidden", permission_classes=[Never])
+
+    @strawberry.field
+    def shout(self) -> str:
+        return self.name.upper()
+
+    @strawberry.field
+    def scaled(self, factor: int = 2) -> int:
+        return self.count * factor
+
+
+def _items() -> list[Item]:
+    return [
+        Item(name="a", score=1.5, level=Level.LOW, count=1),
+        Item(name="b", score=None, level=Level.HIGH, count=2),
+    ]
+
+
+BROKEN: dict[str, list[Item]] = {
+    # a null for a non-null field, a value Int refuses, a value the enum does not know
+    "null": [Item(name=None, score=1.0, level=Level.LOW, count=1)],  # type: ignore[arg-type]
+    "int": [Item(name="x", score=1.0, level=Level.LOW, count=2**40)],
+    "enum": [Item(name="x", score=1.0, level="nope", count=1)],  # type: ignore[arg-type]
+    "float": [Item(name="x", score="many", level=Level.LOW, count=1)],  # type: ignore[arg-type]
+}
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def items(self) -> list[Item]:
+        return _items()
+
+    @strawberry.field
+    def broken(self, kind: str) -> list[Item]:
+        return BROKEN[kind]
+
+    @strawberry.field
+    async def later(self) -> list[Item]:
+        return _items()
+
+
+class SeesEveryField(SchemaExtension):
+    seen: list[str] = []
+
+    def resolve(self, _next, root, info, *args: Any, **kwargs: Any):
+        SeesEveryField.seen.append(info.field_name)
+        return _next(root, info, *args, **kwargs)
+
+
+def schemas(**options: Any) -> tuple[strawberry.Schema, strawberry.Schema]:
+    return (
+        strawberry.Schema(Query, **options),
+        strawberry.Schema(Query, execution_context_class=LearnTwinExecutionContext, **options),
+    )
+
+
+QUERIES = [
+    "{ items { name score level count } }",
+    "{ items { __typename n: name name s: score } later { count __typename } }",
+    "{ items { ...F } } fragment F on Item { name level }",
+    "query($x: Boolean!) { items { name @include(if: $x) count @skip(if: $x) } }",
+    "{ items { name shout scaled(factor: 3) } }",
+    "{ items { name secret } }",
+    '{ broken(kind: "null") { name count } }',
+    '{ broken(kind: "int") { name count } }',
+    '{ broken(kind: "enum") { level } }',
+    '{ broken(kind: "float") { score } }',
+]
+
+
+def _answer(result: Any) -> tuple[Any, Any]:
+    errors = [
+        (e.message, e.path, [(loc.line, loc.column) for loc in e.locations or []])
+        for e in result.errors or []
+    ]
+    return result.data, errors
+
+
+@pytest.mark.parametrize("query", QUERIES)
+async def test_same_answer_as_graphql_core(query):
+    reference, fast = schemas()
+    for variables in ({"x": True}, {"x": False}):
+        expected = _answer(await reference.execute(query, variable_values=variables))
+        assert _answer(await fast.execute(query, variable_values=variables)) == expected
+
+
+async def test_errors_keep_their_path():
+    _, fast = schemas()
+    result = await fast.execute('{ broken(kind: "null") { name count } }')
+    assert result.data is None  # the null bubbles up through [Item!]! to the root
+    assert result.errors[0].path == ["broken", 0, "name"]
+    assert "Cannot return null for non-nullable field Item.name" in result.errors[0].message
+
+
+async def test_a_resolving_extension_still_sees_every_field():
+    _, fast = schemas(extensions=[SeesEveryField])
+    SeesEveryField.seen = []
+    result = await fast.execute("{ items { name count } }")
+    assert result.errors is None
+    assert SeesEveryField.seen.count("name") == 2 and SeesEveryField.seen.count("count") == 2
+
+
+def test_only_attribute_reads_are_plain():
+    _, fast = schemas()
+    item = fast._schema.type_map["Item"]
+    assert {name for name, field in item.fields.items() if plain_field(field)} == {
+        "name",
+        "score",
+        "level",
+        "count",
+    }
+    assert plain_field(item.fields["score"]).non_null is False
+    assert plain_field(item.fields["name"]).non_null is True
