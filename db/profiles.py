@@ -1,4 +1,5 @@
-"""Learner profiles: every one is kept; the newest is the student's profile."""
+"""Learner profiles: every one is kept; the profile of the newest attempt is the student's
+profile, whichever analysis happened to finish last."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db.tables import profiles
+from db.tables import profiles, quiz_attempts
 from ml.quiz import ContentSource, ProfileDraft
 
 Row = dict[str, Any]
@@ -66,11 +67,21 @@ async def profiles_by_id(engine: AsyncEngine, ids: Sequence[str]) -> dict[str, R
 
 
 async def latest_profiles(engine: AsyncEngine, student_ids: Sequence[str]) -> dict[str, Row]:
+    attempt = quiz_attempts.alias("attempt")
     async with engine.connect() as conn:
         rows = await conn.execute(
             select(profiles)
+            .select_from(profiles.outerjoin(attempt, attempt.c.id == profiles.c.attempt_id))
             .where(profiles.c.student_id.in_(list(student_ids)))
-            .order_by(profiles.c.student_id, profiles.c.created_at.desc(), profiles.c.id)
+            .order_by(
+                profiles.c.student_id,
+                # Attempts of one student are serialized on the student row, so their
+                # running XP total orders them even when two share a submission time.
+                attempt.c.submitted_at.desc().nulls_last(),
+                attempt.c.xp_total.desc().nulls_last(),
+                profiles.c.created_at.desc(),
+                profiles.c.id,
+            )
             .ext(distinct_on(profiles.c.student_id))
         )
         return {row["student_id"]: dict(row) for row in rows.mappings()}

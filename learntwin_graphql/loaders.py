@@ -1,4 +1,4 @@
-"""Dataloaders, built fresh for every request (aiodataloader binds the running loop).
+"""Dataloaders, fresh for every request (aiodataloader binds the running loop).
 
 Each batch function takes its own pooled connection, because batches run concurrently
 and one connection must never be used by two tasks at once. Access is checked here,
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
+from functools import cached_property
 from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
@@ -65,79 +66,146 @@ def grouped_loader(
 
 
 class Loaders:
+    """The request's DataLoaders, each built on first use: most requests need one or two."""
+
     def __init__(self, engine: AsyncEngine, principal: Callable[[], Principal]) -> None:
+        self._engine = engine
         self._principal = principal
 
-        def staff(fetch: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-            async def checked(ids: list[Any], *arguments: Any) -> Any:
-                self.check_staff()
-                return await fetch(ids, *arguments)
+    def _staff(self, fetch: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        async def checked(ids: list[Any], *arguments: Any) -> Any:
+            self.check_staff()
+            return await fetch(ids, *arguments)
 
-            return checked
+        return checked
 
-        def students_only(fetch: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-            async def checked(ids: list[Any], *arguments: Any) -> Any:
-                for student_id in ids:
-                    self.check_student(student_id)
-                return await fetch(ids, *arguments)
+    def _students_only(self, fetch: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        async def checked(ids: list[Any], *arguments: Any) -> Any:
+            for student_id in ids:
+                self.check_student(student_id)
+            return await fetch(ids, *arguments)
 
-            return checked
+        return checked
 
-        self.user = keyed_loader(lambda ids: identity.users_by_id(engine, ids))
-        self.class_exists = keyed_loader(
-            staff(lambda ids: _as_flags(classes.existing_classes(engine, ids))), default=False
-        )
-        self.student_exists = keyed_loader(
-            students_only(lambda ids: _as_flags(classes.existing_students(engine, ids))),
+    @cached_property
+    def user(self) -> DataLoader:
+        return keyed_loader(lambda ids: identity.users_by_id(self._engine, ids))
+
+    @cached_property
+    def class_exists(self) -> DataLoader:
+        return keyed_loader(
+            self._staff(lambda ids: _as_flags(classes.existing_classes(self._engine, ids))),
             default=False,
         )
-        self.student_count = keyed_loader(
-            staff(lambda ids: classes.student_counts(engine, ids)), default=0
+
+    @cached_property
+    def student_exists(self) -> DataLoader:
+        return keyed_loader(
+            self._students_only(
+                lambda ids: _as_flags(classes.existing_students(self._engine, ids))
+            ),
+            default=False,
         )
-        self.class_students = grouped_loader(
-            staff(lambda ids, after, limit: classes.students_of_classes(engine, ids, after, limit)),
-            default=lambda _: [],
+
+    @cached_property
+    def student_count(self) -> DataLoader:
+        return keyed_loader(
+            self._staff(lambda ids: classes.student_counts(self._engine, ids)), default=0
         )
-        self.student_classes = keyed_loader(
-            staff(lambda ids: classes.classes_of_students(engine, ids)), default=[]
-        )
-        self.class_metrics = grouped_loader(
-            staff(lambda ids, *args: metrics.metric_pages(engine, "class_id", ids, *args)),
-            default=lambda _: [],
-        )
-        self.student_metrics = grouped_loader(
-            students_only(
-                lambda ids, *args: metrics.metric_pages(engine, "student_id", ids, *args)
+
+    @cached_property
+    def class_students(self) -> DataLoader:
+        return grouped_loader(
+            self._staff(
+                lambda ids, after, limit: classes.students_of_classes(
+                    self._engine, ids, after, limit
+                )
             ),
             default=lambda _: [],
         )
-        self.class_mastery = grouped_loader(
-            staff(lambda ids, *args: metrics.mastery(engine, "class_id", ids, *args)),
+
+    @cached_property
+    def student_classes(self) -> DataLoader:
+        return keyed_loader(
+            self._staff(lambda ids: classes.classes_of_students(self._engine, ids)), default=[]
+        )
+
+    @cached_property
+    def class_metrics(self) -> DataLoader:
+        return grouped_loader(
+            self._staff(
+                lambda ids, *args: metrics.metric_pages(self._engine, "class_id", ids, *args)
+            ),
+            default=lambda _: [],
+        )
+
+    @cached_property
+    def student_metrics(self) -> DataLoader:
+        return grouped_loader(
+            self._students_only(
+                lambda ids, *args: metrics.metric_pages(self._engine, "student_id", ids, *args)
+            ),
+            default=lambda _: [],
+        )
+
+    @cached_property
+    def class_mastery(self) -> DataLoader:
+        return grouped_loader(
+            self._staff(lambda ids, *args: metrics.mastery(self._engine, "class_id", ids, *args)),
             default=lambda owner: metrics.empty_mastery("class_id", owner),
         )
-        self.quiz = keyed_loader(lambda ids: quizzes.quizzes_by_id(engine, ids))
-        self.quiz_questions = keyed_loader(
-            lambda ids: quizzes.questions_of(engine, ids), default=[]
-        )
-        self.task = keyed_loader(lambda ids: tasks.by_ids(engine, ids))
-        self.profile = keyed_loader(lambda ids: profiles.profiles_by_id(engine, ids))
-        self.latest_profile = keyed_loader(
-            students_only(lambda ids: profiles.latest_profiles(engine, ids))
-        )
-        self.student_attempts = grouped_loader(
-            students_only(lambda ids, limit: quizzes.attempts_of_students(engine, ids, limit)),
-            default=lambda _: [],
-        )
-        self.prediction_model = keyed_loader(
-            lambda versions: score_models.by_versions(engine, versions)
-        )
-        self.student_predictions = grouped_loader(
-            students_only(lambda ids, limit: predictions.of_students(engine, ids, limit)),
-            default=lambda _: [],
-        )
-        self.student_mastery = grouped_loader(
-            students_only(lambda ids, *args: metrics.mastery(engine, "student_id", ids, *args)),
+
+    @cached_property
+    def student_mastery(self) -> DataLoader:
+        return grouped_loader(
+            self._students_only(
+                lambda ids, *args: metrics.mastery(self._engine, "student_id", ids, *args)
+            ),
             default=lambda owner: metrics.empty_mastery("student_id", owner),
+        )
+
+    @cached_property
+    def quiz(self) -> DataLoader:
+        return keyed_loader(lambda ids: quizzes.quizzes_by_id(self._engine, ids))
+
+    @cached_property
+    def quiz_questions(self) -> DataLoader:
+        return keyed_loader(lambda ids: quizzes.questions_of(self._engine, ids), default=[])
+
+    @cached_property
+    def task(self) -> DataLoader:
+        return keyed_loader(lambda ids: tasks.by_ids(self._engine, ids))
+
+    @cached_property
+    def profile(self) -> DataLoader:
+        return keyed_loader(lambda ids: profiles.profiles_by_id(self._engine, ids))
+
+    @cached_property
+    def latest_profile(self) -> DataLoader:
+        return keyed_loader(
+            self._students_only(lambda ids: profiles.latest_profiles(self._engine, ids))
+        )
+
+    @cached_property
+    def student_attempts(self) -> DataLoader:
+        return grouped_loader(
+            self._students_only(
+                lambda ids, limit: quizzes.attempts_of_students(self._engine, ids, limit)
+            ),
+            default=lambda _: [],
+        )
+
+    @cached_property
+    def prediction_model(self) -> DataLoader:
+        return keyed_loader(lambda versions: score_models.by_versions(self._engine, versions))
+
+    @cached_property
+    def student_predictions(self) -> DataLoader:
+        return grouped_loader(
+            self._students_only(
+                lambda ids, limit: predictions.of_students(self._engine, ids, limit)
+            ),
+            default=lambda _: [],
         )
 
     def check_staff(self) -> Principal:

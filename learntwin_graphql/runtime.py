@@ -108,11 +108,26 @@ class Runtime:
                 log.warning("in-process worker stopped; retrying in 2 s", exc_info=True)
                 await asyncio.sleep(2)
 
+    async def _stop_worker(self, task: asyncio.Task[None], seconds: float = 10) -> None:
+        """Cancel the worker until it ends: a cancellation that lands inside a Redis call
+        can be swallowed there, leaving arq's poll loop running, so it is repeated (and
+        sent to arq's own main task too) until the worker stops or `seconds` pass."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while not task.done() and loop.time() < deadline:
+            task.cancel()
+            main = self._worker.main_task if self._worker is not None else None
+            if main is not None:
+                main.cancel()
+            await asyncio.wait({task}, timeout=0.2)
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved, so asyncio does not log it as never retrieved
+        elif not task.done():
+            log.warning("the in-process worker did not stop within %.0f s", seconds)
+
     async def close(self) -> None:
         if self._worker_task is not None:
-            self._worker_task.cancel()
-            with contextlib.suppress(BaseException):
-                await self._worker_task
+            await self._stop_worker(self._worker_task)
             if self._worker is not None:
                 # Bounded: a job stuck in a thread must not hold the process open.
                 with contextlib.suppress(Exception):

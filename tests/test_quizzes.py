@@ -250,6 +250,36 @@ async def test_retried_jobs_store_nothing_twice(gql, runtime):
     assert (await wait_for_task(gql, task_id))["status"] == "SUCCEEDED"
 
 
+async def test_the_profile_follows_the_newest_attempt_whichever_analysis_ends_last(gql, runtime):
+    from ml.llm import LLMClient
+    from workers.jobs import analyze_profile, generate_quiz
+
+    ctx = {
+        "engine": runtime.engine,
+        "redis": runtime.redis,
+        "config": runtime.worker_config,
+        "llm": LLMClient(api_key=None, base_url=None, model="none"),
+        "job_try": 1,
+    }
+    body = await gql(GENERATE, {"input": {"topic": "sql", "questionCount": 3}})
+    await generate_quiz(ctx, body["data"]["generateQuiz"]["id"])
+    quiz_id = (await wait_for_task(gql, body["data"]["generateQuiz"]["id"]))["result"]["id"]
+    quiz = (await gql(QUIZ, {"id": quiz_id}))["data"]["quiz"]
+    wrong = [{"questionId": q["id"], "values": ["not it"]} for q in quiz["questions"]]
+    submissions = [
+        (await gql(SUBMIT, {"input": {"quizId": quiz_id, "studentId": "s-9", "answers": wrong}}))[
+            "data"
+        ]["submitQuiz"]
+        for _ in range(2)
+    ]
+    # The analysis of the newer attempt finishes first, the older one's last.
+    for submission in reversed(submissions):
+        await analyze_profile(ctx, submission["profileTask"]["id"])
+    profile = (await gql(STUDENT, {"id": "s-9"}))["data"]["student"]["profile"]
+    newest = (await wait_for_task(gql, submissions[1]["profileTask"]["id"]))["result"]
+    assert profile["id"] == newest["id"] and profile["xp"] == 200
+
+
 async def test_no_task_is_left_queued_when_the_job_cannot_be_queued(services):
     """Redis down: the mutation says so, and the row it wrote is FAILED, not QUEUED."""
     import httpx

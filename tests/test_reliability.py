@@ -216,3 +216,10 @@ async def test_postgres_restart_under_a_running_server(services: Services, tmp_p
             assert ready.json()["checks"] == {"postgres": "ok", "redis": "ok"}
     finally:
         await asyncio.to_thread(pg.stop)
+
+
+async def test_a_worker_closed_right_after_it_started_stops(gql, worker) -> None:
+    """The fixtures close the runtime at once. A cancellation that lands inside arq's first
+    Redis calls used to be swallowed there, leaving the poll loop (and the run) going
+    forever; the run's per-test timeout turns such a hang into a failure."""
+    assert worker._worker_task is not None and not worker._worker_task.done()
