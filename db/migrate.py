@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -44,6 +45,21 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await conn.run_sync(_current)
 
 
+class SchemaOutOfDate(RuntimeError):
+    """The database is not at the revision this code needs."""
+
+
+async def require_current(engine: AsyncEngine) -> None:
+    """Refuse to run against a database that `learntwin migrate` has not brought up to date."""
+    current, head = await current_revision(engine), head_revision()
+    if current != head:
+        raise SchemaOutOfDate(
+            f"The database is at migration {current or '(none)'} but this version needs "
+            f"{head}: run `learntwin migrate` with the same DATABASE_URL first."
+        )
+
+
+@functools.cache
 def head_revision() -> str | None:
     from alembic.script import ScriptDirectory
 

@@ -14,6 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from db.migrate import require_current
 from learntwin_graphql import export, rest, seed_rest
 from learntwin_graphql.config import DEV_API_KEY, Settings
 from learntwin_graphql.demo import load_demo
@@ -86,23 +87,24 @@ def create_app(
         owned = runtime is None
         rt = runtime or await Runtime.start(settings, worker=worker)
         app.state.runtime = rt
-        if owned:
-            # A default score model exists once the server is up (trained on first start).
-            await ensure_default_model(rt.engine)
-        if demo:
-            stored = await load_demo(rt.engine)
-            log.info(
-                "demo data: %s",
-                f"{stored} records loaded" if stored else "database not empty, skipped",
-            )
-        if owned:
-            _announce(rt)
-        graphql.view = GraphQLView(build_schema(settings), rt)
-        # Everything built so far lives as long as the process: keep it out of the
-        # cyclic GC, whose full collections otherwise rescan it on busy ingests.
-        gc.collect()
-        gc.freeze()
         try:
+            if owned:
+                await require_current(rt.engine)
+                # A default score model exists once the server is up (trained on first start).
+                await ensure_default_model(rt.engine)
+            if demo:
+                stored = await load_demo(rt.engine)
+                log.info(
+                    "demo data: %s",
+                    f"{stored} records loaded" if stored else "database not empty, skipped",
+                )
+            if owned:
+                _announce(rt)
+            graphql.view = GraphQLView(build_schema(settings), rt)
+            # Everything built so far lives as long as the process: keep it out of the
+            # cyclic GC, whose full collections otherwise rescan it on busy ingests.
+            gc.collect()
+            gc.freeze()
             yield
         finally:
             if owned:

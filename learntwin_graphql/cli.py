@@ -92,12 +92,18 @@ def serve_app() -> Any:
 @main.command()
 def worker() -> None:
     """Run a background worker (arq) until interrupted."""
+    from db.migrate import require_current
     from learntwin_graphql.runtime import Runtime
     from workers.redis import connect
     from workers.settings import build_worker
 
     async def run(settings: Settings) -> None:
         runtime = await Runtime.start(settings)
+        try:
+            await require_current(runtime.engine)
+        except BaseException:
+            await runtime.close()
+            raise
         worker = build_worker(
             connect(runtime.redis_url), runtime.engine, worker_config(settings), handle_signals=True
         )
