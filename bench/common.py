@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
 import math
 import random
 import sys
 import time
+import urllib.parse
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -72,6 +74,55 @@ def sync_client(args: argparse.Namespace) -> httpx.Client:
     return httpx.Client(
         base_url=args.url, headers=headers(args.api_key), timeout=httpx.Timeout(120.0, connect=10.0)
     )
+
+
+class KeepAliveClient:
+    """One bare HTTP/1.1 keep-alive connection from the standard library, for latency
+    benches: a full-featured client's own work per request (about half a millisecond
+    for httpx here) would otherwise be counted as the server's."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        url = urllib.parse.urlsplit(args.url)
+        kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+        self.connection = kind(url.hostname or "127.0.0.1", url.port, timeout=120)
+        self.prefix = url.path.rstrip("/")
+        self.headers = {**headers(args.api_key), "Content-Type": "application/json"}
+
+    def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        """The status and the whole body of a JSON POST."""
+        self.connection.request("POST", self.prefix + path, body, self.headers)
+        response = self.connection.getresponse()
+        return response.status, response.read()
+
+    def __enter__(self) -> KeepAliveClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.connection.close()
+
+
+class StolenTime:
+    """How much of this machine's CPU time the hypervisor took (steal) while the bench
+    ran, from /proc/stat: on a shared virtual machine latencies follow it closely."""
+
+    def __init__(self) -> None:
+        self.started = self._read()
+
+    @staticmethod
+    def _read() -> list[int] | None:
+        try:
+            with open("/proc/stat") as stat:
+                return [int(v) for v in stat.readline().split()[1:9]]
+        except OSError:
+            return None
+
+    def percent(self) -> float | None:
+        now = self._read()
+        if self.started is None or now is None:
+            return None
+        spent = [b - a for a, b in zip(self.started, now, strict=True)]
+        total = sum(spent)
+        return round(100 * spent[7] / total, 1) if total else None
 
 
 def percentile(values: Sequence[float], p: float) -> float | None:
