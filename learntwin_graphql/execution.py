@@ -4,11 +4,12 @@ Most of what a large answer holds (a page of metrics, a batch of predictions) is
 fields read straight off an object: no resolver, no arguments, no permission or other
 field extension. graphql-core still builds a resolve info, wraps the resolver and walks
 the value completion for each of them, several microseconds a field. Here such a field
-is read with getattr and coerced by its scalar or enum type directly, and an object whose
-selected fields are all such fields (or __typename) is built in one loop. Anything out of
-the ordinary (a null for a non-null field, a value the type refuses, an awaitable, a
-raised error, a schema extension resolving fields) takes graphql-core's own path, so
-errors and their locations are exactly what they would be without the shortcut.
+is read with getattr and coerced by its scalar or enum type directly; an object whose
+selected fields are all such fields (or __typename) is built in one loop, and so is a
+list of such objects. Anything out of the ordinary (a null for a non-null field, a value
+the type refuses, an awaitable, a raised error, a schema extension resolving fields,
+@defer or @stream) takes graphql-core's own path, so errors and their locations are
+exactly what they would be without the shortcut.
 """
 
 from __future__ import annotations
@@ -70,6 +71,22 @@ class LearnTwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # an object whose selected fields are all plain (or __typename), else None.
         self._plans: dict[int, tuple[Any, list[tuple[str, PlainField | None]] | None]] = {}
 
+    def complete_iterable_value(
+        self,
+        item_type: Any,
+        field_details_list: Any,
+        info: Any,
+        path: Path,
+        items: Any,
+        position_context: Any,
+    ) -> Any:
+        rows = self._plain_list(item_type, field_details_list, path, items)
+        if rows is not None:
+            return rows
+        return super().complete_iterable_value(
+            item_type, field_details_list, info, path, items, position_context
+        )
+
     def execute_fields(
         self,
         parent_type: GraphQLObjectType,
@@ -80,20 +97,62 @@ class LearnTwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         plan = self._plan(parent_type, grouped_field_set)
         if plan is not None:
-            results: dict[str, Any] = {}
-            for response_name, plain in plan:
-                if plain is None:
-                    results[response_name] = parent_type.name  # __typename
-                    continue
-                value = self._read(plain, source_value)
-                if value is Undefined:
-                    break
-                results[response_name] = value
-            else:
-                return results
+            row = self._row(plan, parent_type, source_value)
+            if row is not None:
+                return row
         return super().execute_fields(
             parent_type, source_value, path, grouped_field_set, position_context
         )
+
+    def _plain_list(
+        self, item_type: Any, field_details_list: Any, path: Path, items: Any
+    ) -> list[Any] | None:
+        """A list of objects whose selected fields are all plain, built row by row; None
+        when graphql-core's own path must run (for the whole list: nothing is consumed)."""
+        non_null = isinstance(item_type, GraphQLNonNull)
+        object_type = item_type.of_type if non_null else item_type
+        if (
+            not isinstance(object_type, GraphQLObjectType)
+            or object_type.is_type_of is not None
+            or not isinstance(items, list | tuple)
+            or self.get_stream_usage(field_details_list, path) is not None
+        ):
+            return None
+        grouped_field_set, new_defer_usages, _ = self.collect_subfields(
+            object_type, field_details_list
+        )
+        plan = None if new_defer_usages else self._plan(object_type, grouped_field_set)
+        if plan is None:
+            return None
+        rows: list[Any] = []
+        for item in items:
+            if item is None:
+                if non_null:
+                    return None
+                rows.append(None)
+                continue
+            row = self._row(plan, object_type, item)
+            if row is None:
+                return None
+            rows.append(row)
+        return rows
+
+    def _row(
+        self,
+        plan: list[tuple[str, PlainField | None]],
+        parent_type: GraphQLObjectType,
+        source: Any,
+    ) -> dict[str, Any] | None:
+        row: dict[str, Any] = {}
+        for response_name, plain in plan:
+            if plain is None:
+                row[response_name] = parent_type.name  # __typename
+                continue
+            value = self._read(plain, source)
+            if value is Undefined:
+                return None
+            row[response_name] = value
+        return row
 
     def execute_field(
         self,

@@ -73,6 +73,18 @@ class Query:
     async def later(self) -> list[Item]:
         return _items()
 
+    @strawberry.field
+    def gaps(self) -> list[Item | None]:
+        return [_items()[0], None, _items()[1]]
+
+    @strawberry.field
+    def one_bad(self) -> list[Item | None]:
+        return [*_items(), *BROKEN["null"], *_items()]
+
+    @strawberry.field
+    def as_tuple(self) -> list[Item]:
+        return tuple(_items())  # type: ignore[return-value]
+
 
 class SeesEveryField(SchemaExtension):
     seen: list[str] = []
@@ -100,6 +112,8 @@ QUERIES = [
     '{ broken(kind: "int") { name count } }',
     '{ broken(kind: "enum") { level } }',
     '{ broken(kind: "float") { score } }',
+    "{ gaps { name __typename } oneBad { name count } asTuple { level } }",
+    "{ oneBad { n: name name } gaps { shout } }",
 ]
 
 
@@ -125,6 +139,13 @@ async def test_errors_keep_their_path():
     assert result.data is None  # the null bubbles up through [Item!]! to the root
     assert result.errors[0].path == ["broken", 0, "name"]
     assert "Cannot return null for non-nullable field Item.name" in result.errors[0].message
+    result = await fast.execute("{ oneBad { name } }")
+    assert result.data == {"oneBad": [{"name": "a"}, {"name": "b"}, None, *_items_as("a", "b")]}
+    assert [error.path for error in result.errors] == [["oneBad", 2, "name"]]
+
+
+def _items_as(*names: str) -> list[dict[str, str]]:
+    return [{"name": name} for name in names]
 
 
 async def test_a_resolving_extension_still_sees_every_field():
