@@ -228,20 +228,26 @@ async def test_profile_updated_pushes_new_profiles(gql, app, worker):
     assert message["payload"]["data"]["profileUpdated"]["studentId"] == "s-9"
 
 
-async def test_retried_jobs_store_nothing_twice(gql, runtime):
-    """Running a job again (as arq does after a lost worker) finds the stored result."""
+def job_context(runtime) -> dict[str, Any]:
+    """What arq hands a job on its first try, for running jobs directly (no LLM)."""
     from ml.llm import LLMClient
-    from workers.jobs import generate_quiz
 
-    body = await gql(GENERATE, {"input": {"topic": "sql", "questionCount": 3}})
-    task_id = body["data"]["generateQuiz"]["id"]
-    ctx = {
+    return {
         "engine": runtime.engine,
         "redis": runtime.redis,
         "config": runtime.worker_config,
         "llm": LLMClient(api_key=None, base_url=None, model="none"),
         "job_try": 1,
     }
+
+
+async def test_retried_jobs_store_nothing_twice(gql, runtime):
+    """Running a job again (as arq does after a lost worker) finds the stored result."""
+    from workers.jobs import generate_quiz
+
+    body = await gql(GENERATE, {"input": {"topic": "sql", "questionCount": 3}})
+    task_id = body["data"]["generateQuiz"]["id"]
+    ctx = job_context(runtime)
     await generate_quiz(ctx, task_id)
     await generate_quiz({**ctx, "job_try": 2}, task_id)
     async with runtime.engine.connect() as conn:
@@ -251,16 +257,9 @@ async def test_retried_jobs_store_nothing_twice(gql, runtime):
 
 
 async def test_the_profile_follows_the_newest_attempt_whichever_analysis_ends_last(gql, runtime):
-    from ml.llm import LLMClient
     from workers.jobs import analyze_profile, generate_quiz
 
-    ctx = {
-        "engine": runtime.engine,
-        "redis": runtime.redis,
-        "config": runtime.worker_config,
-        "llm": LLMClient(api_key=None, base_url=None, model="none"),
-        "job_try": 1,
-    }
+    ctx = job_context(runtime)
     body = await gql(GENERATE, {"input": {"topic": "sql", "questionCount": 3}})
     await generate_quiz(ctx, body["data"]["generateQuiz"]["id"])
     quiz_id = (await wait_for_task(gql, body["data"]["generateQuiz"]["id"]))["result"]["id"]
