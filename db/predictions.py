@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db.lateral import newest_per_student
 from db.tables import predictions, students
 
 Row = dict[str, Any]
@@ -29,20 +30,4 @@ async def of_students(
     engine: AsyncEngine, student_ids: Sequence[str], limit: int
 ) -> dict[str, list[Row]]:
     """Newest first, up to `limit` per student."""
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            text(
-                """
-                SELECT p.* FROM unnest(CAST(:ids AS text[])) AS s(id)
-                CROSS JOIN LATERAL (
-                    SELECT * FROM predictions WHERE student_id = s.id
-                    ORDER BY created_at DESC, id LIMIT :limit
-                ) AS p
-                """
-            ),
-            {"ids": list(student_ids), "limit": limit},
-        )
-        found: dict[str, list[Row]] = {}
-        for row in rows.mappings():
-            found.setdefault(row["student_id"], []).append(dict(row))
-        return found
+    return await newest_per_student(engine, predictions, "created_at DESC, id", student_ids, limit)

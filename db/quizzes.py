@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from db.lateral import newest_per_student
 from db.tables import quiz_attempts, quiz_questions, quizzes, students
 from ml.quiz import ContentSource, QuestionType, QuizDraft, QuizQuestion
 
@@ -142,24 +143,8 @@ async def attempts_by_id(engine: AsyncEngine, ids: Sequence[str]) -> dict[str, R
 async def attempts_of_students(
     engine: AsyncEngine, student_ids: Sequence[str], limit: int
 ) -> dict[str, list[Row]]:
-    """Newest first, up to `limit` per student, one index range scan each."""
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            text(
-                """
-                SELECT a.* FROM unnest(CAST(:ids AS text[])) AS s(id)
-                CROSS JOIN LATERAL (
-                    SELECT * FROM quiz_attempts WHERE student_id = s.id
-                    ORDER BY submitted_at DESC LIMIT :limit
-                ) AS a
-                """
-            ),
-            {"ids": list(student_ids), "limit": limit},
-        )
-        found: dict[str, list[Row]] = {}
-        for row in rows.mappings():
-            found.setdefault(row["student_id"], []).append(dict(row))
-        return found
+    """Newest first, up to `limit` per student."""
+    return await newest_per_student(engine, quiz_attempts, "submitted_at DESC", student_ids, limit)
 
 
 async def scores_before(

@@ -168,7 +168,7 @@ class Student:
         rows = await info.context.loaders.student_predictions.load((self.id, first))
         return [Prediction.from_row(row) for row in rows]
 
-    @strawberry.field(description="The newest profile.")
+    @strawberry.field(description="The profile of the newest quiz attempt.")
     async def profile(self, info: Info) -> Profile | None:
         row = await info.context.loaders.latest_profile.load(self.id)
         return Profile.from_row(row) if row else None
