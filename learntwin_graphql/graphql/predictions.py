@@ -97,7 +97,7 @@ def _checked_rows(students: list[StudentFeaturesInput], maximum: int) -> np.ndar
     if not 1 <= len(students) <= maximum:
         raise BadUserInput(f"Send 1..{maximum} students.", field="students")
     rows = np.array([_FEATURES_OF(student) for student in students], dtype=np.float64)
-    # NaN and infinities fail both comparisons' complement, so they are caught too.
+    # NaN fails every comparison and an infinity one of the two: both are refused too.
     bad = ~((rows >= 0) & (rows <= _TOPS))
     if bad.any():
         problems = [
