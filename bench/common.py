@@ -48,7 +48,10 @@ def parser(description: str) -> argparse.ArgumentParser:
 
 
 def emit(result: dict[str, Any]) -> None:
-    """The one JSON object a bench prints on stdout."""
+    """The one JSON object a bench prints on stdout, with the share of CPU time the
+    hypervisor took while the bench ran (`cpu_steal_pct`): on a shared virtual machine
+    latencies and rates follow it closely, so compare runs made at low steal."""
+    result.setdefault("cpu_steal_pct", _STOLEN.percent())
     sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")
     sys.stdout.flush()
 
@@ -285,3 +288,7 @@ async def load_class(
 def chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for offset in range(0, len(items), size):
         yield items[offset : offset + size]
+
+
+# From the moment a bench starts (it imports this module first).
+_STOLEN = StolenTime()
