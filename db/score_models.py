@@ -20,12 +20,7 @@ _DEFAULT_MODEL_LOCK = 7_261_002
 
 def model_row(model: ScoreModel, task_id: str | None = None) -> Row:
     return {
-        "version": model.version,
-        "algorithm": model.algorithm,
-        "trained_at": model.trained_at,
-        "training_rows": model.training_rows,
-        "r2": model.r2,
-        "mae": model.mae,
+        **model.metadata(),
         "features": list(model.features),
         "artifact": model.to_bytes(),
         "task_id": task_id,
@@ -33,16 +28,7 @@ def model_row(model: ScoreModel, task_id: str | None = None) -> Row:
 
 
 def model_from_row(row: Row) -> ScoreModel:
-    return ScoreModel.from_bytes(
-        row["artifact"],
-        version=row["version"],
-        algorithm=row["algorithm"],
-        trained_at=row["trained_at"],
-        training_rows=row["training_rows"],
-        r2=row["r2"],
-        mae=row["mae"],
-        features=tuple(row["features"]),
-    )
+    return ScoreModel.from_bytes(row["artifact"], row)
 
 
 async def store_and_activate(conn: AsyncConnection, values: Row) -> str:

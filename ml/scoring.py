@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import io
 import pickle
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 from sklearn.cluster import KMeans
@@ -107,6 +108,9 @@ def name_personas(centroids: np.ndarray) -> list[str]:
     return [names[i] for i in range(len(centroids))]
 
 
+METADATA = ("version", "algorithm", "trained_at", "training_rows", "r2", "mae", "features")
+
+
 @dataclass
 class ScoreModel:
     version: str
@@ -119,6 +123,10 @@ class ScoreModel:
     pipeline: Pipeline
     personas: Pipeline  # scaler + KMeans over features and score
     persona_names: tuple[str, ...]
+
+    def metadata(self) -> dict[str, object]:
+        """What describes the model besides its artifact (stored beside it, served as is)."""
+        return {name: getattr(self, name) for name in METADATA}
 
     def predict(self, rows: np.ndarray) -> tuple[np.ndarray, list[str]]:
         """Scores clipped to 0..100 and a persona per row (rows x 5, FEATURES order)."""
@@ -136,14 +144,17 @@ class ScoreModel:
         return buffer.getvalue()
 
     @classmethod
-    def from_bytes(cls, artifact: bytes, **metadata: object) -> ScoreModel:
+    def from_bytes(cls, artifact: bytes, metadata: Mapping[str, Any]) -> ScoreModel:
+        """The model from its artifact and a mapping holding (at least) METADATA."""
         # Only artifacts this code stored in our own database are ever unpickled.
         parts = pickle.loads(artifact)
+        described = {name: metadata[name] for name in METADATA}
+        described["features"] = tuple(described["features"])
         return cls(
             pipeline=parts["pipeline"],
             personas=parts["personas"],
             persona_names=tuple(parts["names"]),
-            **metadata,  # type: ignore[arg-type]
+            **described,
         )
 
 

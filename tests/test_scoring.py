@@ -55,16 +55,7 @@ def test_predictions_are_bounded_and_follow_the_features(trained_model):
 
 
 def test_artifact_round_trip_predicts_the_same(trained_model):
-    restored = ScoreModel.from_bytes(
-        trained_model.to_bytes(),
-        version=trained_model.version,
-        algorithm=trained_model.algorithm,
-        trained_at=trained_model.trained_at,
-        training_rows=trained_model.training_rows,
-        r2=trained_model.r2,
-        mae=trained_model.mae,
-        features=trained_model.features,
-    )
+    restored = ScoreModel.from_bytes(trained_model.to_bytes(), trained_model.metadata())
     rows = synthetic_students(50, seed=3)[0]
     assert np.allclose(restored.predict(rows)[0], trained_model.predict(rows)[0])
     assert restored.predict(rows)[1] == trained_model.predict(rows)[1]

@@ -125,15 +125,7 @@ class PredictionQuery:
         model = await info.context.runtime.models.current()
         if model is None:
             return None
-        return PredictionModel(
-            version=model.version,
-            algorithm=model.algorithm,
-            trained_at=model.trained_at,
-            training_rows=model.training_rows,
-            r2=model.r2,
-            mae=model.mae,
-            features=list(model.features),
-        )
+        return PredictionModel.from_row(model.metadata())
 
     @strawberry.field
     async def cache_stats(self, info: Info) -> CacheStats:

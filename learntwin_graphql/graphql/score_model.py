@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import strawberry
+
+from ml.scoring import METADATA
 
 
 @strawberry.type
@@ -19,13 +22,6 @@ class PredictionModel:
     features: list[str]
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> PredictionModel:
-        return cls(
-            version=row["version"],
-            algorithm=row["algorithm"],
-            trained_at=row["trained_at"],
-            training_rows=row["training_rows"],
-            r2=row["r2"],
-            mae=row["mae"],
-            features=list(row["features"]),
-        )
+    def from_row(cls, row: Mapping[str, Any]) -> PredictionModel:
+        """From a stored model's row or a ScoreModel's metadata()."""
+        return cls(**{**{name: row[name] for name in METADATA}, "features": list(row["features"])})
