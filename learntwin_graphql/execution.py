@@ -70,6 +70,13 @@ class LearnTwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # Per grouped field set of this operation (kept alive, keyed by id): how to read
         # an object whose selected fields are all plain (or __typename), else None.
         self._plans: dict[int, tuple[Any, list[tuple[str, PlainField | None]] | None]] = {}
+        # None when a schema extension wants to see every field resolved: no shortcut then.
+        middleware = self.middleware_manager
+        self._plain_fields: dict[tuple[str, str], PlainField | None] | None = (
+            None
+            if middleware is not None and middleware.middlewares
+            else _PLAIN.setdefault(self.schema, {})
+        )
 
     def complete_iterable_value(
         self,
@@ -204,12 +211,9 @@ class LearnTwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return plan
 
     def _plain(self, parent_type: GraphQLObjectType, name: str) -> PlainField | None:
-        middleware = self.middleware_manager
-        if middleware is not None and middleware.middlewares:
-            return None  # a schema extension wants to see every field resolved
-        fields = _PLAIN.get(self.schema)
+        fields = self._plain_fields
         if fields is None:
-            fields = _PLAIN[self.schema] = {}
+            return None
         key = (parent_type.name, name)
         try:
             return fields[key]

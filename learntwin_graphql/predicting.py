@@ -7,6 +7,7 @@ every prediction is computed, uncached."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 import orjson
 from arq.connections import ArqRedis
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from ml.scoring import FEATURES, ScoreModel, cache_keys
 
@@ -56,11 +57,15 @@ redis.call('HINCRBY', KEYS[1], 'hits', hits)
 redis.call('HINCRBY', KEYS[1], 'misses', #values - hits)
 return values
 """
+_READ_SHA = hashlib.sha1(_READ.encode()).hexdigest()
 
 
 async def _read(redis: ArqRedis, keys: list[str]) -> list[bytes | None]:
     try:
-        values = await redis.register_script(_READ)(keys=[STATS_KEY, *keys], args=[CHUNK])
+        try:
+            values = await redis.evalsha(_READ_SHA, len(keys) + 1, STATS_KEY, *keys, CHUNK)
+        except NoScriptError:  # a Redis that has not seen the script yet (or restarted)
+            values = await redis.eval(_READ, len(keys) + 1, STATS_KEY, *keys, CHUNK)
     except (RedisError, OSError):
         log.warning("prediction cache unavailable: computing %d predictions", len(keys))
         return [None] * len(keys)

@@ -85,6 +85,14 @@ async def test_repeated_features_in_one_batch_share_a_cache_entry(gql, score_mod
     assert [p["predictedScore"] for p in again["predictions"]] == scores
 
 
+async def test_the_cache_works_on_a_redis_that_lost_its_scripts(gql, runtime, score_model):
+    batch = [student(i) for i in range(3)]
+    await gql(PREDICT, {"s": batch})
+    await runtime.redis.script_flush()  # as after a Redis restart
+    again = (await gql(PREDICT, {"s": batch}))["data"]["predictScores"]
+    assert again["cacheHits"] == 3 and all(p["cached"] for p in again["predictions"])
+
+
 async def test_batch_size_and_feature_validation(gql, score_model):
     assert error_codes(await gql(PREDICT, {"s": []})) == ["BAD_USER_INPUT"]
     assert error_codes(await gql(PREDICT, {"s": [student(i) for i in range(101)]})) == [
