@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,18 +21,58 @@ class EmailTaken(Exception):
 
 
 class StudentTaken(Exception):
+    """The student is already linked to another account."""
+
+
+class StudentExists(Exception):
+    """The student already exists (it has data), so it cannot be a new account's own."""
+
+
+class UnknownUser(Exception):
     pass
 
 
+class UnknownStudent(Exception):
+    pass
+
+
+class NotALearner(Exception):
+    pass
+
+
+def _taken(exc: IntegrityError, email: str | None, student_id: str | None) -> Exception:
+    constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", "") or str(
+        exc.orig
+    )
+    if "email" in constraint:
+        return EmailTaken(email)
+    if "student_id" in constraint:
+        return StudentTaken(student_id)
+    return exc
+
+
 async def create_user(
-    engine: AsyncEngine, *, email: str, password_hash: str, role: str, student_id: str | None
+    engine: AsyncEngine,
+    *,
+    email: str,
+    password_hash: str,
+    role: str,
+    student_id: str | None,
+    new_student: bool = False,
 ) -> Row:
+    """A user, linked to `student_id` when given. With `new_student` the student must not
+    exist yet (self-service registration); otherwise an existing one is linked (staff)."""
     try:
         async with engine.begin() as conn:
             if student_id is not None:
-                await conn.execute(
-                    pg_insert(students).values(id=student_id).on_conflict_do_nothing()
+                created = await conn.execute(
+                    pg_insert(students)
+                    .values(id=student_id)
+                    .on_conflict_do_nothing()
+                    .returning(students.c.id)
                 )
+                if new_student and created.first() is None:
+                    raise StudentExists(student_id)
             row = (
                 (
                     await conn.execute(
@@ -50,14 +90,44 @@ async def create_user(
                 .one()
             )
     except IntegrityError as exc:
-        constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", "") or str(
-            exc.orig
-        )
-        if "email" in constraint:
-            raise EmailTaken(email) from None
-        if "student_id" in constraint:
-            raise StudentTaken(student_id) from None
-        raise
+        raise _taken(exc, email, student_id) from None
+    return dict(row)
+
+
+async def link_student(engine: AsyncEngine, user_id: int, student_id: str) -> Row:
+    """Point a LEARNER account at an existing student (not linked to anyone else)."""
+    try:
+        async with engine.begin() as conn:
+            user = (
+                (
+                    await conn.execute(
+                        select(*_USER_COLUMNS).where(users.c.id == user_id).with_for_update()
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            if user is None:
+                raise UnknownUser(user_id)
+            if user["role"] != "LEARNER":
+                raise NotALearner(user_id)
+            exists = await conn.execute(select(students.c.id).where(students.c.id == student_id))
+            if exists.first() is None:
+                raise UnknownStudent(student_id)
+            row = (
+                (
+                    await conn.execute(
+                        update(users)
+                        .where(users.c.id == user_id)
+                        .values(student_id=student_id)
+                        .returning(*_USER_COLUMNS)
+                    )
+                )
+                .mappings()
+                .one()
+            )
+    except IntegrityError as exc:
+        raise _taken(exc, None, student_id) from None
     return dict(row)
 
 

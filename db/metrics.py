@@ -288,7 +288,10 @@ def plan_range(
     if not levels:
         return [(RAW, start, end)]
     (source, unit), finer = levels[0], levels[1:]
-    first = _ceil(start, unit) if start is not None else None
+    try:
+        first = _ceil(start, unit) if start is not None else None
+    except OverflowError:  # no whole bucket starts before the calendar ends
+        return plan_range(start, end, finer)
     last = _floor(end, unit) if end is not None else None
     if first is not None and last is not None and first >= last:
         return plan_range(start, end, finer)

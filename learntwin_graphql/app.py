@@ -5,19 +5,22 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import uuid
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from db.migrate import require_current
 from learntwin_graphql import export, rest, seed_rest
 from learntwin_graphql.config import DEV_API_KEY, Settings
 from learntwin_graphql.demo import load_demo
+from learntwin_graphql.middleware import BodySizeLimit, RequestIdMiddleware
 from learntwin_graphql.runtime import Runtime
 from learntwin_graphql.schema import build_schema
 from learntwin_graphql.score_models import ensure_default_model
@@ -26,29 +29,12 @@ from learntwin_graphql.view import GraphQLView
 log = logging.getLogger("learntwin")
 
 
-class RequestIdMiddleware:
-    """Tags each request with an id (the client's X-Request-ID if sane) and echoes it back."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
-        request_id = (
-            incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
-        )
-        scope.setdefault("state", {})["request_id"] = request_id
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
+async def _json_http_error(request: Request, exc: Exception) -> Response:
+    """Unknown routes and methods answer JSON too, like every other REST error."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
 
 
 def _announce(runtime: Runtime) -> None:
@@ -120,6 +106,7 @@ def create_app(
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.allowed_origins,
@@ -130,6 +117,7 @@ def create_app(
             ),
         ],
         lifespan=lifespan,
+        exception_handlers={HTTPException: _json_http_error},
     )
     if runtime is not None:
         # Without a lifespan run (e.g. an ASGI test transport) the app is ready at once.

@@ -15,9 +15,11 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import HTTPConnection
 
 from db import identity
 from learntwin_graphql.config import Settings
+from learntwin_graphql.throttle import Limit, Limiter
 
 API_KEY_PREFIX = "lt_"
 _JWT_ALGORITHM = "HS256"
@@ -69,10 +71,8 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-async def principal_for_api_key(key: str, settings: Settings, engine: AsyncEngine) -> Principal:
-    admin = settings.admin_api_key
-    if admin is not None and hmac.compare_digest(key.encode(), admin.encode()):
-        return Principal(role=Role.ADMIN, api_key_name="API_KEY")
+async def principal_for_stored_key(key: str, engine: AsyncEngine) -> Principal:
+    """The caller behind a key made by createApiKey (stored hashed)."""
     if not key.startswith(API_KEY_PREFIX):
         raise AuthError("invalid API key")
     row = await identity.api_key_by_hash(engine, hash_api_key(key))
@@ -159,13 +159,54 @@ def verify_claims(token: str, settings: Settings, purpose: str) -> dict[str, Any
 
 # --- one entry point for HTTP headers and WebSocket payloads -----------------
 
+API_KEY_WINDOW_SECONDS = 60
+
+
+class TooManyAttempts(Exception):
+    """This client has failed too often; it may try again after `retry_after` seconds."""
+
+    def __init__(self, what: str, retry_after: int) -> None:
+        super().__init__(f"too many failed {what} from this address; retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
+def client_address(connection: HTTPConnection) -> str:
+    """The peer's address (uvicorn puts a trusted proxy's X-Forwarded-For here)."""
+    return connection.client.host if connection.client is not None else "unknown"
+
 
 async def authenticate(
-    *, api_key: str | None, authorization: str | None, settings: Settings, engine: AsyncEngine
+    *,
+    api_key: str | None,
+    authorization: str | None,
+    settings: Settings,
+    engine: AsyncEngine,
+    limiter: Limiter | None = None,
+    client: str = "unknown",
 ) -> Principal:
-    """The caller behind these credentials; ANONYMOUS when none are given."""
+    """The caller behind these credentials; ANONYMOUS when none are given.
+
+    With a limiter, API-key guesses are limited per client address: the attempt is
+    counted before the lookup (so a burst of concurrent guesses cannot all pass) and
+    given back when the key turns out to be valid."""
     if api_key:
-        return await principal_for_api_key(api_key.strip(), settings, engine)
+        key = api_key.strip()
+        admin = settings.admin_api_key
+        if admin is not None and hmac.compare_digest(key.encode(), admin.encode()):
+            return Principal(role=Role.ADMIN, api_key_name="API_KEY")
+        if limiter is None:
+            return await principal_for_stored_key(key, engine)
+        limits = [
+            Limit(
+                f"api-key:{client}", settings.api_key_failures_per_address, API_KEY_WINDOW_SECONDS
+            )
+        ]
+        decision = await limiter.take(limits)
+        if not decision.granted:
+            raise TooManyAttempts("API keys", decision.retry_after)
+        principal = await principal_for_stored_key(key, engine)
+        await limiter.give_back(limits)
+        return principal
     if authorization:
         scheme, _, token = authorization.strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():

@@ -73,6 +73,8 @@ def serve(host: str, port: int, no_worker: bool, demo: bool, reload: bool) -> No
         reload=reload,
         reload_dirs=[str(Path(__file__).resolve().parent.parent)] if reload else None,
         proxy_headers=True,
+        # A WebSocket message is bounded like a request body.
+        ws_max_size=settings.max_body_bytes,
         log_level="info",
     )
 

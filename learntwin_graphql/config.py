@@ -81,6 +81,35 @@ class Settings(BaseSettings):
         default_factory=RecommendationThresholds, validation_alias=_env("LEARNTWIN_RECOMMEND")
     )
     db_pool_size: int = Field(10, ge=1, validation_alias=_env("LEARNTWIN_DB_POOL_SIZE"))
+    # What one request may ask for: bytes read (before parsing), one string's length,
+    # and the nodes a query may produce (`first` multiplied down the selection).
+    max_body_bytes: int = Field(
+        2 * 1024 * 1024, ge=1024, validation_alias=_env("LEARNTWIN_MAX_BODY_BYTES")
+    )
+    max_string_length: int = Field(
+        10_000, ge=100, validation_alias=_env("LEARNTWIN_MAX_STRING_LENGTH")
+    )
+    max_query_cost: int = Field(50_000, ge=100, validation_alias=_env("LEARNTWIN_MAX_QUERY_COST"))
+    # Open WebSockets per process: per client address, and per set of credentials.
+    max_websockets_per_address: int = Field(
+        100, ge=1, validation_alias=_env("LEARNTWIN_MAX_WEBSOCKETS_PER_ADDRESS")
+    )
+    max_websockets_per_credential: int = Field(
+        20, ge=1, validation_alias=_env("LEARNTWIN_MAX_WEBSOCKETS_PER_CREDENTIAL")
+    )
+    # Attempt limits, shared by every process through Redis (in process while it is down).
+    login_failures_per_email: int = Field(
+        10, ge=1, validation_alias=_env("LEARNTWIN_LOGIN_FAILURES_PER_EMAIL")
+    )
+    login_failures_per_address: int = Field(
+        20, ge=1, validation_alias=_env("LEARNTWIN_LOGIN_FAILURES_PER_ADDRESS")
+    )
+    registrations_per_address: int = Field(
+        10, ge=1, validation_alias=_env("LEARNTWIN_REGISTRATIONS_PER_ADDRESS")
+    )
+    api_key_failures_per_address: int = Field(
+        20, ge=1, validation_alias=_env("LEARNTWIN_API_KEY_FAILURES_PER_ADDRESS")
+    )
 
     # LLM
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))

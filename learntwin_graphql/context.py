@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +13,7 @@ from strawberry.types import Info as StrawberryInfo
 
 from learntwin_graphql.auth import ANONYMOUS, Principal, Role
 from learntwin_graphql.config import Settings
-from learntwin_graphql.errors import Forbidden, Unauthenticated
+from learntwin_graphql.errors import ApiError, Forbidden, Unauthenticated
 from learntwin_graphql.loaders import Loaders
 from learntwin_graphql.runtime import Runtime
 
@@ -24,8 +25,9 @@ class Context:
     runtime: Runtime
     request_id: str
     _principal: Principal = ANONYMOUS
-    # Credentials were sent but rejected: every resolver that asks who is calling fails.
-    auth_error: str | None = None
+    # Credentials were sent but refused (invalid, or too many failures from this client):
+    # every resolver that asks who is calling fails with a fresh copy of this error.
+    auth_error: Callable[[], ApiError] | None = None
     connection_params: dict[str, Any] | None = field(default=None)
     loaders: Loaders = field(init=False)
 
@@ -43,7 +45,7 @@ class Context:
     @property
     def principal(self) -> Principal:
         if self.auth_error is not None:
-            raise Unauthenticated(self.auth_error)
+            raise self.auth_error()
         return self._principal
 
     def set_principal(self, principal: Principal) -> None:

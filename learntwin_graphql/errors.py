@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
-from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
+from graphql import GraphQLError, VariableDefinitionNode
 
 log = logging.getLogger("learntwin.errors")
 
@@ -15,7 +13,24 @@ FORBIDDEN = "FORBIDDEN"
 NOT_FOUND = "NOT_FOUND"
 BAD_USER_INPUT = "BAD_USER_INPUT"
 RATE_LIMITED = "RATE_LIMITED"
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+# The code of a request refused before GraphQL runs, by its HTTP status.
+_HTTP_CODES = {
+    401: UNAUTHENTICATED,
+    403: FORBIDDEN,
+    404: NOT_FOUND,
+    429: RATE_LIMITED,
+    503: SERVICE_UNAVAILABLE,
+}
+
+
+def http_error_body(status: int, message: str, **extensions: object) -> dict[str, object]:
+    """A GraphQL-shaped body for a request refused at the HTTP level (bad body, too large,
+    database down): clients read `errors[].extensions.code` there as everywhere else."""
+    code = _HTTP_CODES.get(status, BAD_USER_INPUT if status < 500 else INTERNAL_SERVER_ERROR)
+    return {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
 
 
 class ApiError(GraphQLError):
@@ -70,35 +85,40 @@ def _with_code(
     )
 
 
-class ErrorCodes(SchemaExtension):
-    """Gives every error a code and masks the unexpected ones (logged with the request id).
+def _about_variables(error: GraphQLError) -> bool:
+    """A variable's value was refused while coercing it (before any resolver ran)."""
+    return error.path is None and any(
+        isinstance(node, VariableDefinitionNode) for node in error.nodes or ()
+    )
 
-    - our own ApiErrors keep their code and message;
+
+def classify(
+    error: GraphQLError, *, request_id: str | None, hide_suggestions: bool = False
+) -> GraphQLError:
+    """The error as the client sees it, always with a code; unexpected ones masked.
+
+    - our own ApiErrors (and errors already coded) keep their code and message;
     - errors with no original exception are the client's query (syntax, validation,
-      variables, limits): BAD_USER_INPUT with graphql-core's message;
-    - anything else is a bug or an outage: INTERNAL_SERVER_ERROR, message hidden.
+      variables, limits), and so is a variable a scalar refused: BAD_USER_INPUT;
+    - anything else is a bug or an outage: INTERNAL_SERVER_ERROR, message hidden and
+      logged with the request id.
     """
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if result is not None and result.errors:
-            result.errors = [self.classify(error) for error in result.errors]
-
-    def classify(self, error: GraphQLError) -> GraphQLError:
-        original = error.original_error
-        if isinstance(original, ApiError) or (error.extensions or {}).get("code"):
-            code = (error.extensions or {}).get("code") or getattr(original, "code", None)
-            return error if code else _with_code(error, INTERNAL_SERVER_ERROR)
-        if original is None:
-            return _with_code(error, BAD_USER_INPUT)
-        if isinstance(original, GraphQLError) and original.original_error is None:
-            return _with_code(error, BAD_USER_INPUT)
-        request_id = getattr(self.execution_context.context, "request_id", None)
-        log.error(
-            "unexpected error in %s (request %s)",
-            ".".join(str(p) for p in error.path or ()),
-            request_id,
-            exc_info=original,
-        )
-        return _with_code(error, INTERNAL_SERVER_ERROR, "Unexpected error.", requestId=request_id)
+    if hide_suggestions and " Did you mean " in error.message:
+        # Suggestions name fields, arguments, types and enum values: schema details.
+        error.message = error.message.split(" Did you mean ")[0]
+    original = error.original_error
+    if (error.extensions or {}).get("code"):
+        return error
+    if isinstance(original, ApiError):
+        return _with_code(error, original.code)
+    if original is None or _about_variables(error):
+        return _with_code(error, BAD_USER_INPUT)
+    if isinstance(original, GraphQLError) and original.original_error is None:
+        return _with_code(error, BAD_USER_INPUT)
+    log.error(
+        "unexpected error in %s (request %s)",
+        ".".join(str(p) for p in error.path or ()),
+        request_id,
+        exc_info=original,
+    )
+    return _with_code(error, INTERNAL_SERVER_ERROR, "Unexpected error.", requestId=request_id)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import datetime
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -19,6 +20,22 @@ from learntwin_graphql.runtime import Runtime
 from learntwin_graphql.timeutil import parse_datetime
 
 _QUEUE_CHUNKS = 64  # chunks in flight between COPY and the socket: the memory bound
+
+
+def class_id_of(request: Request) -> str | JSONResponse:
+    """The class id in the path (any text a class id may hold, `/` included), or the 400
+    to send for one that no class can have."""
+    class_id = request.path_params["class_id"]
+    if not class_id or "\x00" in class_id or len(class_id) > 1000:
+        return error(400, "the class id must be 1..1000 characters without NUL")
+    return class_id
+
+
+def content_disposition(filename: str) -> str:
+    """An attachment header (RFC 6266) that survives any name: the UTF-8 name as
+    `filename*`, and for older clients an ASCII `filename` with the rest replaced."""
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def parse_range(request: Request) -> tuple[datetime | None, datetime | None] | JSONResponse:
@@ -37,7 +54,10 @@ def parse_range(request: Request) -> tuple[datetime | None, datetime | None] | J
 
 async def export(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
-    class_id = request.path_params["class_id"].removesuffix(".csv")
+    class_id = class_id_of(request)
+    if isinstance(class_id, JSONResponse):
+        return class_id
+    class_id = class_id.removesuffix(".csv")
     window = parse_range(request)
     if isinstance(window, JSONResponse):
         return window
@@ -78,15 +98,14 @@ async def export(request: Request) -> Response:
                 with contextlib.suppress(BaseException):
                     await task
 
-    filename = f"{class_id}.csv".replace('"', "")
     return StreamingResponse(
         body(),
         media_type="text/csv; charset=utf-8",
         headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Disposition": content_disposition(f"{class_id}.csv"),
             "Cache-Control": "no-store",
         },
     )
 
 
-routes = [Route("/export/{class_id}", export, methods=["GET"])]
+routes = [Route("/export/{class_id:path}", export, methods=["GET"])]

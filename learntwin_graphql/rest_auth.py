@@ -5,7 +5,13 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from learntwin_graphql.auth import AuthError, Principal, authenticate
+from learntwin_graphql.auth import (
+    AuthError,
+    Principal,
+    TooManyAttempts,
+    authenticate,
+    client_address,
+)
 from learntwin_graphql.runtime import Runtime
 
 
@@ -22,9 +28,15 @@ async def staff_or_error(request: Request) -> Principal | JSONResponse:
             authorization=request.headers.get("authorization"),
             settings=runtime.settings,
             engine=runtime.engine,
+            limiter=runtime.limiter,
+            client=client_address(request),
         )
     except AuthError as exc:
         return error(401, f"invalid credentials: {exc}")
+    except TooManyAttempts as exc:
+        response = error(429, str(exc), retry_after=exc.retry_after)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if not principal.authenticated:
         return error(401, "missing credentials: send X-API-Key or Authorization: Bearer")
     if not principal.is_staff:

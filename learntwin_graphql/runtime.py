@@ -19,6 +19,7 @@ from db.migrate import migrate
 from learntwin_graphql.broker import Broker
 from learntwin_graphql.config import Settings, worker_config
 from learntwin_graphql.score_models import ModelRegistry
+from learntwin_graphql.throttle import Limiter
 from workers.config import WorkerConfig
 from workers.redis import connect
 from workers.settings import build_worker
@@ -35,6 +36,7 @@ class Runtime:
     redis_url: str
     broker: Broker = field(init=False)
     models: ModelRegistry = field(init=False)
+    limiter: Limiter = field(init=False)
     _embedded: list[Any] = field(default_factory=list, repr=False)
     _worker: Worker | None = field(default=None, repr=False)
     _worker_task: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -42,6 +44,7 @@ class Runtime:
     def __post_init__(self) -> None:
         self.broker = Broker(self.redis_url)
         self.models = ModelRegistry(self.engine, self.broker)
+        self.limiter = Limiter(self.redis)
 
     @property
     def embedded(self) -> bool:

@@ -11,18 +11,17 @@ from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from learntwin_graphql import argument_checks
 from learntwin_graphql.config import Settings
-from learntwin_graphql.errors import ErrorCodes
+from learntwin_graphql.errors import classify
 from learntwin_graphql.execution import LearnTwinExecutionContext
 from learntwin_graphql.graphql.classes import ClassQuery
 from learntwin_graphql.graphql.identity import IdentityMutation, IdentityQuery
@@ -31,6 +30,7 @@ from learntwin_graphql.graphql.live import Subscription
 from learntwin_graphql.graphql.predictions import PredictionMutation, PredictionQuery
 from learntwin_graphql.graphql.quizzing import QuizMutation, QuizQuery
 from learntwin_graphql.graphql.scalars import SCALAR_MAP
+from learntwin_graphql.query_limits import RequestCost, validation_rules
 
 Query = merge_types("Query", (IdentityQuery, ClassQuery, QuizQuery, PredictionQuery))
 Mutation = merge_types(
@@ -40,7 +40,7 @@ Mutation = merge_types(
 
 class CachedParser(ParserCache):
     """ParserCache whose syntax errors take Strawberry's ordinary path (inside the
-    operation), so ErrorCodes sees and codes them like every other error."""
+    operation), so they are reported like every other request error."""
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
@@ -54,41 +54,67 @@ class CachedParser(ParserCache):
 
 
 class LearnTwinSchema(strawberry.Schema):
+    def __init__(self, *args: Any, hide_suggestions: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hide_suggestions = hide_suggestions
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        # ErrorCodes logs the unexpected errors with their request id; the client's own
+        # `classify` logs the unexpected errors with their request id; the client's own
         # mistakes (bad input, missing credentials) are not worth a traceback.
         return None
+
+    async def _handle_execution_result(
+        self, context: ExecutionContext, result: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        # Every result Strawberry hands out passes here (HTTP and WebSocket, validation
+        # errors, errors raised by extension hooks, each subscription event): the one
+        # place where every error gets its code.
+        handled = await super()._handle_execution_result(context, result, *args, **kwargs)
+        errors = getattr(handled, "errors", None)
+        if errors:
+            request_id = getattr(context.context, "request_id", None)
+            handled.errors = [
+                classify(e, request_id=request_id, hide_suggestions=self.hide_suggestions)
+                for e in errors
+            ]
+        return handled
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
     # The limiters' rule classes are built once: a class made per request would be a new
     # key for ValidationCache every time, so nothing would ever be served from it.
-    limit_rules = [
-        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
-    ]
+    limit_rules = validation_rules(
+        settings.max_query_depth, settings.max_aliases, settings.max_string_length
+    )
     extensions: list[Any] = [
-        ErrorCodes,
         functools.partial(AddValidationRules, limit_rules),
         functools.partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
+        functools.partial(
+            RequestCost,
+            max_cost=settings.max_query_cost,
+            max_string=settings.max_string_length,
+        ),
         functools.partial(CachedParser, maxsize=256),
         functools.partial(ValidationCache, maxsize=256),
     ]
     if settings.production:
         extensions.append(DisableIntrospection)
-    return LearnTwinSchema(
+    built = LearnTwinSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
         execution_context_class=LearnTwinExecutionContext,
+        hide_suggestions=settings.production,
         config=StrawberryConfig(
             scalar_map=SCALAR_MAP, disable_field_suggestions=settings.production
         ),
     )
+    argument_checks.install(built._schema)
+    return built
 
 
 # `strawberry export-schema learntwin_graphql.schema:schema` and the drift test use this.

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from db import metrics
-from learntwin_graphql.export import parse_range
+from learntwin_graphql.export import class_id_of, parse_range
 from learntwin_graphql.graphql.ingest import store_and_notify
 from learntwin_graphql.rest_auth import error, staff_or_error
 from learntwin_graphql.runtime import Runtime
@@ -55,7 +55,9 @@ async def _class_mastery(request: Request) -> MasteryStats | Response:
     window = parse_range(request)
     if isinstance(window, Response):
         return window
-    class_id = request.path_params["class_id"]
+    class_id = class_id_of(request)
+    if isinstance(class_id, Response):
+        return class_id
     found = await metrics.mastery(runtime.engine, "class_id", [class_id], *window)
     return found.get(class_id) or metrics.empty_mastery("class_id", class_id)
 
@@ -102,6 +104,6 @@ async def recommendations(request: Request) -> Response:
 
 routes = [
     Route("/ingest/json", ingest_json, methods=["POST"]),
-    Route("/mastery/{class_id}", mastery, methods=["GET"]),
-    Route("/recommend/{class_id}", recommendations, methods=["GET"]),
+    Route("/mastery/{class_id:path}", mastery, methods=["GET"]),
+    Route("/recommend/{class_id:path}", recommendations, methods=["GET"]),
 ]

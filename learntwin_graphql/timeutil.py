@@ -10,12 +10,31 @@ def as_utc(value: datetime) -> datetime:
 
 
 def parse_datetime(value: str) -> datetime:
-    """ISO-8601 (a trailing `Z` included); raises ValueError with a readable message."""
-    text = value.strip()
+    """ISO-8601 (a trailing `Z` included); raises ValueError with a readable message,
+    also for a time whose offset takes it outside years 1..9999 in UTC."""
+    if not isinstance(value, str):
+        raise ValueError("a date-time must be an ISO-8601 string")
     try:
-        return as_utc(datetime.fromisoformat(text))
-    except (TypeError, ValueError):
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
         raise ValueError(f"not an ISO-8601 date-time: {value!r}") from None
+    try:
+        return as_utc(parsed)
+    except OverflowError:
+        raise ValueError(f"{value!r} is out of range in UTC") from None
+
+
+class InvalidDateTime(str):
+    """A DateTime input that did not parse, kept (with the reason) rather than refused
+    during coercion, so that one bad record of a batch costs only that record. Arguments
+    refuse it before any resolver runs (see argument_checks)."""
+
+    reason: str
+
+    def __new__(cls, raw: object, reason: str) -> InvalidDateTime:
+        made = super().__new__(cls, raw if isinstance(raw, str) else repr(raw))
+        made.reason = reason
+        return made
 
 
 def format_datetime(value: datetime) -> str:

@@ -5,20 +5,23 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from functools import partial
 from typing import Any
 
 import orjson
 from cross_web import HTTPException
 from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from learntwin_graphql.auth import AuthError, authenticate
+from learntwin_graphql.auth import AuthError, TooManyAttempts, authenticate, client_address
 from learntwin_graphql.context import Context
+from learntwin_graphql.errors import RateLimited, Unauthenticated, http_error_body
 from learntwin_graphql.runtime import Runtime
 
 log = logging.getLogger("learntwin.graphql")
@@ -26,6 +29,28 @@ log = logging.getLogger("learntwin.graphql")
 
 def request_id_of(request: Request | WebSocket) -> str:
     return getattr(request.state, "request_id", None) or uuid.uuid4().hex
+
+
+class SocketCount:
+    """Open WebSockets of this process per client key (an address, a credential)."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, int] = {}
+
+    def open(self, key: str, limit: int) -> bool:
+        """Count one more socket for `key`, unless `limit` are open already."""
+        count = self._open.get(key, 0)
+        if count >= limit:
+            return False
+        self._open[key] = count + 1
+        return True
+
+    def close(self, key: str) -> None:
+        count = self._open.get(key, 0) - 1
+        if count > 0:
+            self._open[key] = count
+        else:
+            self._open.pop(key, None)
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -41,10 +66,42 @@ class GraphQLView(GraphQL[Context, None]):
             keep_alive_interval=15,
         )
         self.runtime = runtime
+        self.settings = settings
+        self.sockets = SocketCount()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as exc:
+            response = JSONResponse(http_error_body(exc.status_code, exc.reason), exc.status_code)
+        await response(scope, receive, send)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A graphql-transport-ws connection, within the per-address bound (the
+        per-credential one is checked in `on_ws_connect`)."""
+        websocket = WebSocket(scope, receive=receive, send=send)
+        address = client_address(websocket)
+        if not self.sockets.open(f"address:{address}", self.settings.max_websockets_per_address):
+            await websocket.accept(subprotocol=GRAPHQL_TRANSPORT_WS_PROTOCOL)
+            await websocket.close(1013, "too many open connections from this address")
+            return
+        try:
+            await self.run(websocket)
+        finally:
+            self.sockets.close(f"address:{address}")
+            credential = getattr(websocket.state, "credential", None)
+            if credential is not None:
+                self.sockets.close(credential)
 
     def decode_json(self, data: str | bytes) -> object:
         # orjson.JSONDecodeError is a json.JSONDecodeError, so a bad body is still a 400.
-        return orjson.loads(data)
+        body = orjson.loads(data)
+        if not isinstance(body, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return body
 
     def encode_json(self, data: object) -> str:
         # A str, not bytes: graphql-transport-ws messages must go out as text frames.
@@ -70,10 +127,16 @@ class GraphQLView(GraphQL[Context, None]):
                         authorization=request.headers.get("authorization"),
                         settings=self.runtime.settings,
                         engine=self.runtime.engine,
+                        limiter=self.runtime.limiter,
+                        client=client_address(request),
                     )
                 )
             except AuthError as exc:
-                context.auth_error = f"Invalid credentials: {exc}."
+                context.auth_error = partial(Unauthenticated, f"Invalid credentials: {exc}.")
+            except TooManyAttempts as exc:
+                context.auth_error = partial(
+                    RateLimited, f"{str(exc).capitalize()}.", retryAfter=exc.retry_after
+                )
             except (DBAPIError, OSError):
                 log.warning("credentials not checked: database unavailable", exc_info=True)
                 raise HTTPException(
@@ -99,11 +162,21 @@ class GraphQLView(GraphQL[Context, None]):
                 authorization=authorization if isinstance(authorization, str) else None,
                 settings=self.runtime.settings,
                 engine=self.runtime.engine,
+                limiter=self.runtime.limiter,
+                client=client_address(context.request),
             )
         except AuthError as exc:
             raise ConnectionRejectionError({"message": f"invalid credentials: {exc}"}) from None
+        except TooManyAttempts as exc:
+            raise ConnectionRejectionError({"message": str(exc)}) from None
         except (DBAPIError, OSError):
             log.warning("credentials not checked: database unavailable", exc_info=True)
             raise ConnectionRejectionError({"message": "service unavailable"}) from None
+        credential = f"credential:{principal.api_key_name or principal.user_id}"
+        if not self.sockets.open(credential, self.settings.max_websockets_per_credential):
+            raise ConnectionRejectionError(
+                {"message": "too many open connections with these credentials"}
+            )
+        context.request.state.credential = credential  # released when the socket closes
         context.set_principal(principal)
         return {"role": principal.role.value if principal.role else None}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,12 @@ ID_MAX = 64
 EVENT_ID_MAX = 128
 CONFIDENCE_MIN, CONFIDENCE_MAX = 1.0, 10.0
 FUTURE_TOLERANCE = timedelta(minutes=5)
+# Metric timestamps outside these years are refused: no learning record is older than the
+# epoch, and ranges over them can never overflow at the edges of the calendar.
+FIRST_YEAR, LAST_YEAR = 1970, 2100
 FLAGS = ("stuck", "got_it", "pause", "example")
+# Ids end up in paths, file names and headers: no control characters there.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(slots=True)
@@ -46,6 +52,7 @@ def _identifier(value: Any, field: str, *, limit: int = ID_MAX, integers: bool =
         and 0 < len(value) <= limit
         and not value[0].isspace()
         and not value[-1].isspace()
+        and _CONTROL.search(value) is None
     ):
         return value
     if integers and isinstance(value, int) and not isinstance(value, bool):
@@ -57,6 +64,8 @@ def _identifier(value: Any, field: str, *, limit: int = ID_MAX, integers: bool =
         raise _Invalid(field, "must not be empty")
     if len(cleaned) > limit:
         raise _Invalid(field, f"must be at most {limit} characters")
+    if _CONTROL.search(cleaned) is not None:
+        raise _Invalid(field, "must not contain control characters (NUL, line breaks, …)")
     return cleaned
 
 
@@ -87,14 +96,19 @@ def _confidence(value: Any, field: str) -> float:
 def _timestamp(value: Any, field: str, now: datetime) -> datetime:
     if value is None:
         return now
-    if isinstance(value, str):
+    if type(value) is not datetime:  # a string, or a value GraphQL could not parse
+        if not isinstance(value, str):
+            raise _Invalid(field, "must be an ISO-8601 date-time")
         try:
             value = datetime.fromisoformat(value.strip())
         except ValueError:
             raise _Invalid(field, "must be an ISO-8601 date-time") from None
-    if not isinstance(value, datetime):
-        raise _Invalid(field, "must be an ISO-8601 date-time")
-    ts = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        ts = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise _Invalid(field, f"must be in the years {FIRST_YEAR}..{LAST_YEAR}") from None
+    if not FIRST_YEAR <= ts.year <= LAST_YEAR:
+        raise _Invalid(field, f"must be in the years {FIRST_YEAR}..{LAST_YEAR}")
     if ts > now + FUTURE_TOLERANCE:
         raise _Invalid(field, "must not be more than 5 minutes in the future")
     return ts

@@ -189,6 +189,30 @@ def gql(client: httpx.AsyncClient) -> GraphQLClient:
     return GraphQLClient(client)
 
 
+LEARNER_PASSWORD = "correct horse battery"
+_REGISTER = "mutation($i: RegisterInput!) { register(input: $i) { user { id } } }"
+_LINK = "mutation($u: ID!, $s: ID!) { linkStudent(userId: $u, studentId: $s) { studentId } }"
+_LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
+
+
+async def learner_token(gql: GraphQLClient, email: str, student_id: str) -> str:
+    """A LEARNER's token for `student_id`, the way it is done for real: a new student is
+    the learner's own at registration; for one that already has data, the learner
+    registers, staff link the account, and the learner logs in again."""
+    account = {"email": email, "password": LEARNER_PASSWORD}
+    own = await gql(_REGISTER, {"i": {**account, "studentId": student_id}}, api_key=None)
+    if "errors" not in own:
+        login = await gql(_LOGIN, {"e": email, "p": LEARNER_PASSWORD}, api_key=None)
+        return login["data"]["login"]["token"]
+    assert own["errors"][0]["extensions"]["field"] == "studentId", own
+    registered = await gql(_REGISTER, {"i": account}, api_key=None)
+    user_id = registered["data"]["register"]["user"]["id"]
+    linked = await gql(_LINK, {"u": user_id, "s": student_id})
+    assert linked["data"]["linkStudent"]["studentId"] == student_id, linked
+    login = await gql(_LOGIN, {"e": email, "p": LEARNER_PASSWORD}, api_key=None)
+    return login["data"]["login"]["token"]
+
+
 def error_codes(body: dict[str, Any]) -> list[str]:
     return [error.get("extensions", {}).get("code") for error in body.get("errors") or []]
 

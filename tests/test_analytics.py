@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from db.tables import metric_rollups, metric_rollups_daily, metrics
-from tests.conftest import error_codes
+from tests.conftest import error_codes, learner_token
 
 INGEST = """
 mutation($records: [MetricInput!]!) {
@@ -93,10 +93,7 @@ async def test_ingest_needs_staff(gql):
     assert error_codes(await gql(INGEST, {"records": [record()]}, api_key=None)) == [
         "UNAUTHENTICATED"
     ]
-    learner = await gql(
-        'mutation { register(input: {email: "l@example.org", password: "0123456789", studentId: "s1"}) { token } }'
-    )
-    token = learner["data"]["register"]["token"]
+    token = await learner_token(gql, "l@example.org", "s1")
     assert error_codes(await gql(INGEST, {"records": [record()]}, token=token)) == ["FORBIDDEN"]
     key = await gql('mutation { createApiKey(name: "t", role: INSTRUCTOR) { key } }')
     result = await ingest(gql, [record()], api_key=key["data"]["createApiKey"]["key"])
@@ -244,10 +241,7 @@ async def test_students_in_several_classes(gql):
 
 async def test_learner_sees_only_their_student(gql):
     await ingest(gql, [record("c1", "s1"), record("c1", "s2")])
-    reg = await gql(
-        'mutation { register(input: {email: "m@example.org", password: "0123456789", studentId: "s1"}) { token } }'
-    )
-    token = reg["data"]["register"]["token"]
+    token = await learner_token(gql, "m@example.org", "s1")
     own = await gql(
         '{ student(id: "s1") { id mastery { population } metrics { edges { node { studentId } } } } }',
         token=token,

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 
-from tests.conftest import ADMIN_KEY
+from tests.conftest import ADMIN_KEY, learner_token
 from tests.test_analytics import ingest, record
 
 HEADER = [
@@ -43,7 +43,9 @@ async def test_export_with_api_key(gql, client):
     response = await client.get("/export/c1.csv", headers={"X-API-Key": ADMIN_KEY})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
-    assert response.headers["content-disposition"] == 'attachment; filename="c1.csv"'
+    assert response.headers["content-disposition"] == (
+        "attachment; filename=\"c1.csv\"; filename*=UTF-8''c1.csv"
+    )
     table = rows(response.text)
     assert table[0] == HEADER
     assert [r[1:8] for r in table[1:]] == [
@@ -70,10 +72,7 @@ async def test_export_needs_credentials(gql, client):
     await ingest(gql, [record()])
     assert (await client.get("/export/c1.csv")).status_code == 401
     assert (await client.get("/export/c1.csv", headers={"X-API-Key": "lt_bad"})).status_code == 401
-    learner = await gql(
-        'mutation { register(input: {email: "x@example.org", password: "0123456789", studentId: "s1"}) { token } }'
-    )
-    token = learner["data"]["register"]["token"]
+    token = await learner_token(gql, "x@example.org", "s1")
     forbidden = await client.get("/export/c1.csv", headers={"Authorization": f"Bearer {token}"})
     assert forbidden.status_code == 403
     assert (
@@ -113,8 +112,6 @@ async def test_signed_link_opens_without_headers_and_only_for_its_class_and_rang
 
 
 async def test_export_url_needs_staff(gql):
-    learner = await gql(
-        'mutation { register(input: {email: "y@example.org", password: "0123456789", studentId: "s1"}) { token } }'
-    )
-    body = await gql(EXPORT_URL, token=learner["data"]["register"]["token"])
+    token = await learner_token(gql, "y@example.org", "s1")
+    body = await gql(EXPORT_URL, token=token)
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"

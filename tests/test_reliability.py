@@ -17,7 +17,6 @@ import redis
 
 from db.embedded import EmbeddedPostgres
 from learntwin_graphql.app import create_app
-from learntwin_graphql.graphql.identity import LOGIN_LIMIT
 from learntwin_graphql.runtime import Runtime
 from tests.conftest import GraphQLClient, Services, clean, error_codes, free_port, make_settings
 
@@ -145,10 +144,6 @@ async def test_redis_down_only_degrades_what_needs_redis(
         assert "errors" not in registered, registered
         user_id = registered["data"]["register"]["user"]["id"]
 
-        # Throttling needs Redis: without it failures are not counted, so nobody is locked out.
-        for _ in range(LOGIN_LIMIT + 1):
-            wrong = await gql(LOGIN, {"e": account["email"], "p": "not-the-password"}, api_key=None)
-            assert error_codes(wrong) == ["UNAUTHENTICATED"]
         login = await gql(LOGIN, {"e": account["email"], "p": account["password"]}, api_key=None)
         assert "errors" not in login, login
         assert login["data"]["login"]["user"]["id"] == user_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import strawberry
 
@@ -15,7 +15,7 @@ from learntwin_graphql.errors import BadUserInput
 from learntwin_graphql.graphql.learning import Profile, QuizAttempt
 from learntwin_graphql.graphql.predictions import Prediction
 from learntwin_graphql.pagination import Connection, build_connection, check_first, decode_cursor
-from learntwin_graphql.timeutil import format_datetime, parse_datetime
+from learntwin_graphql.timeutil import format_datetime
 from ml.metrics import MasteryStats
 from ml.recommendations import Priority, Recommendation, TeachingAction, Thresholds, recommend
 
@@ -115,13 +115,7 @@ async def _metrics_page(
 ) -> Connection[Metric]:
     check_first(first, info.context.settings.max_page_size)
     check_range(start, end)
-    key = decode_cursor(after)
-    position = None
-    if key is not None:
-        try:
-            position = (parse_datetime(key[0]), int(key[1]))
-        except (ValueError, TypeError, IndexError):
-            raise BadUserInput("`after` is not a valid cursor.", field="after") from None
+    position = decode_cursor(after, datetime, int)
     rows = await loader.load((owner, start, end, position, first + 1))
     return build_connection(
         rows, first, key=lambda row: (format_datetime(row["ts"]), row["id"]), node=Metric.from_row
@@ -187,8 +181,8 @@ class Class:
         self, info: Info, first: int = 100, after: str | None = None
     ) -> Connection[Student]:
         check_first(first, info.context.settings.max_page_size)
-        key = decode_cursor(after)
-        position = str(key[0]) if key is not None else None
+        key = decode_cursor(after, str)
+        position = key[0] if key is not None else None
         ids = await info.context.loaders.class_students.load((self.id, position, first + 1))
         return build_connection(
             ids, first, key=lambda sid: (sid,), node=lambda sid: Student(id=sid)
@@ -253,7 +247,7 @@ def export_url(info: Info, class_id: str, start: datetime | None, end: datetime 
         params["from"] = format_datetime(start)
     if end:
         params["to"] = format_datetime(end)
-    return f"{base.rstrip('/')}/export/{class_id}.csv?{urlencode(params)}"
+    return f"{base.rstrip('/')}/export/{quote(class_id, safe='')}.csv?{urlencode(params)}"
 
 
 @strawberry.type
@@ -268,8 +262,8 @@ class ClassQuery:
     ) -> Connection[Class]:
         info.context.loaders.check_staff()
         check_first(first, info.context.settings.max_page_size)
-        key = decode_cursor(after)
-        rows = await class_page(info.context.engine, str(key[0]) if key else None, first + 1)
+        key = decode_cursor(after, str)
+        rows = await class_page(info.context.engine, key[0] if key else None, first + 1)
         return build_connection(
             rows, first, key=lambda row: (row["id"],), node=lambda row: Class(id=row["id"])
         )

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
 from db import identity
-from learntwin_graphql import auth, throttle
-from learntwin_graphql.auth import Role
+from learntwin_graphql import auth
+from learntwin_graphql.auth import Role, client_address
+from learntwin_graphql.config import Settings
 from learntwin_graphql.context import Info
-from learntwin_graphql.errors import BadUserInput, RateLimited, Unauthenticated
+from learntwin_graphql.errors import BadUserInput, NotFound, RateLimited, Unauthenticated
+from learntwin_graphql.throttle import Decision, Limit
 
 RoleEnum = strawberry.enum(Role, name="Role")
 
@@ -20,8 +23,8 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
 ID_MAX = 64
-LOGIN_LIMIT = 10
-LOGIN_WINDOW_SECONDS = 900
+LOGIN_WINDOW = 900  # seconds
+REGISTER_WINDOW = 3600
 
 
 @strawberry.type
@@ -101,52 +104,94 @@ class IdentityQuery:
         )
 
 
+def _login_limits(settings: Settings, email: str, address: str) -> list[Limit]:
+    """Failed logins counted per client address (however many emails it tries) and per
+    email; an email's limit only stops clients that have failed on it, so a flood from
+    elsewhere never locks its owner out."""
+    who = hashlib.blake2b(email.strip().lower().encode(), digest_size=16).hexdigest()
+    pair = f"login:pair:{who}:{address}"
+    return [
+        Limit(f"login:address:{address}", settings.login_failures_per_address, LOGIN_WINDOW),
+        Limit(f"login:email:{who}", settings.login_failures_per_email, LOGIN_WINDOW, only_if=pair),
+        Limit(pair, 0, LOGIN_WINDOW),
+    ]
+
+
+def _refused(what: str, decision: Decision) -> RateLimited:
+    return RateLimited(
+        f"Too many {what}; try again in {decision.retry_after} s.",
+        retryAfter=decision.retry_after,
+    )
+
+
 @strawberry.type
 class IdentityMutation:
-    @strawberry.mutation(description="Create a LEARNER account linked to a student.")
+    @strawberry.mutation(
+        description="Create a LEARNER account with a new student of its own (a fresh id unless "
+        "`studentId` names one that does not exist yet) and sign in. Limited per client "
+        "address; at most one `register` or `login` per request."
+    )
     async def register(self, info: Info, input: RegisterInput) -> AuthPayload:
+        context = info.context
         email = _check_email(input.email)
         if not MIN_PASSWORD <= len(input.password) <= MAX_PASSWORD:
             raise BadUserInput(
                 f"`password` must be {MIN_PASSWORD}..{MAX_PASSWORD} characters.", field="password"
             )
         student_id = clean_id(input.student_id, "studentId") or f"s-{secrets.token_hex(6)}"
+        settings = context.settings
+        decision = await context.runtime.limiter.take(
+            [
+                Limit(
+                    f"register:{client_address(context.request)}",
+                    settings.registrations_per_address,
+                    REGISTER_WINDOW,
+                )
+            ]
+        )
+        if not decision.granted:
+            raise _refused("accounts created from this address", decision)
         password_hash = await auth.hash_password(input.password)
         try:
             row = await identity.create_user(
-                info.context.engine,
+                context.engine,
                 email=email,
                 password_hash=password_hash,
                 role=Role.LEARNER.value,
                 student_id=student_id,
+                new_student=True,
             )
         except identity.EmailTaken:
             raise BadUserInput(
                 "An account with this email already exists.", field="email"
             ) from None
-        except identity.StudentTaken:
+        except (identity.StudentExists, identity.StudentTaken):
             raise BadUserInput(
-                "This student is already linked to another account.", field="studentId"
+                "This student already exists; staff link an account to it with linkStudent.",
+                field="studentId",
             ) from None
-        return AuthPayload(
-            token=auth.issue_token(row, info.context.settings), user=User.from_row(row)
-        )
+        return AuthPayload(token=auth.issue_token(row, settings), user=User.from_row(row))
 
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="Exchange an email and password for a token. Failures are limited per "
+        "email and per client address (RATE_LIMITED with `retryAfter` seconds)."
+    )
     async def login(self, info: Info, email: str, password: str) -> AuthPayload:
-        redis = info.context.runtime.redis
-        key = f"login:{email.strip().lower()}"
-        if await throttle.too_many(redis, key, limit=LOGIN_LIMIT):
-            raise RateLimited("Too many failed logins; try again later.")
-        row = await identity.user_credentials(info.context.engine, email.strip())
-        if not await auth.verify_password(row["password_hash"] if row else None, password):
-            await throttle.hit(redis, key, window_seconds=LOGIN_WINDOW_SECONDS)
-            raise Unauthenticated("Invalid email or password.")
-        assert row is not None
-        await throttle.reset(redis, key)
-        return AuthPayload(
-            token=auth.issue_token(row, info.context.settings), user=User.from_row(row)
+        context = info.context
+        limiter = context.runtime.limiter
+        limits = _login_limits(context.settings, email, client_address(context.request))
+        decision = await limiter.take(limits)  # counted as a failure until proven otherwise
+        if not decision.granted:
+            raise _refused("failed logins", decision)
+        row = await identity.user_credentials(context.engine, email.strip())
+        valid = len(password) <= MAX_PASSWORD and await auth.verify_password(
+            row["password_hash"] if row else None, password
         )
+        if not valid or row is None:
+            raise Unauthenticated("Invalid email or password.")
+        await limiter.give_back(limits)
+        await limiter.reset(limits[-1:])  # this client has shown it holds the password
+        return AuthPayload(token=auth.issue_token(row, context.settings), user=User.from_row(row))
 
     @strawberry.mutation(description="ADMIN only. The secret is returned once and stored hashed.")
     async def create_api_key(self, info: Info, name: str, role: RoleEnum) -> ApiKeyPayload:
@@ -164,3 +209,38 @@ class IdentityMutation:
             created_by=principal.user_id,
         )
         return ApiKeyPayload(key=key, name=cleaned, role=Role(role))
+
+    @strawberry.mutation(
+        description="Staff only. Links a LEARNER account to an existing student: the only way "
+        "an account reaches a student that already has data. Tokens issued after the link "
+        "carry it (log in again)."
+    )
+    async def link_student(
+        self,
+        info: Info,
+        user_id: Annotated[strawberry.ID, strawberry.argument(description="The LEARNER account.")],
+        student_id: Annotated[
+            strawberry.ID, strawberry.argument(description="An existing student.")
+        ],
+    ) -> User:
+        info.context.require(Role.ADMIN, Role.INSTRUCTOR)
+        user = int(user_id) if user_id.isascii() and user_id.isdigit() else 0
+        if not 0 < user < 2**63:
+            raise NotFound(f"No user {user_id!r}.", field="userId")
+        student = clean_id(student_id, "studentId")
+        assert student is not None
+        try:
+            row = await identity.link_student(info.context.engine, user, student)
+        except identity.UnknownUser:
+            raise NotFound(f"No user {user_id!r}.", field="userId") from None
+        except identity.NotALearner:
+            raise BadUserInput(
+                "Only LEARNER accounts are linked to a student.", field="userId"
+            ) from None
+        except identity.UnknownStudent:
+            raise NotFound(f"No student {student!r}.", field="studentId") from None
+        except identity.StudentTaken:
+            raise BadUserInput(
+                "This student is already linked to another account.", field="studentId"
+            ) from None
+        return User.from_row(row)

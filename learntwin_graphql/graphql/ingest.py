@@ -9,6 +9,7 @@ from typing import Any
 import strawberry
 
 from db import metrics
+from learntwin_graphql.argument_checks import validated_per_record
 from learntwin_graphql.auth import Role
 from learntwin_graphql.context import Info
 from learntwin_graphql.errors import BadUserInput
@@ -38,6 +39,8 @@ class MetricInput:
 
 
 fast_input(MetricInput)
+# One bad record is reported by its index and never costs its neighbours.
+validated_per_record(MetricInput)
 
 
 @strawberry.type

@@ -7,13 +7,14 @@ from typing import Any
 
 import strawberry
 
-from learntwin_graphql.timeutil import format_datetime, parse_datetime
+from learntwin_graphql.timeutil import InvalidDateTime, format_datetime, parse_datetime
 
 
-def _parse(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise ValueError("DateTime must be an ISO-8601 string")
-    return parse_datetime(value)
+def _parse(value: Any) -> datetime | InvalidDateTime:
+    try:
+        return parse_datetime(value)
+    except ValueError as exc:
+        return InvalidDateTime(value, str(exc))
 
 
 SCALAR_MAP: dict[object, Any] = {

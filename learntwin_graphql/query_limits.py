@@ -1,0 +1,268 @@
+"""What one GraphQL request may ask of the server, checked before anything runs.
+
+Validation rules (cached with the document): depth, aliases, the length of a string
+literal, at most one sign-in mutation. An extension that also sees the variables: the
+length of every string variable and the estimated cost of the operation, `first`
+multiplied down the selection, so one request of nested pages cannot stall everyone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    StringValueNode,
+    ValidationContext,
+    ValidationRule,
+    VariableNode,
+    get_named_type,
+    is_composite_type,
+    value_from_ast_untyped,
+)
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
+
+from learntwin_graphql.errors import BadUserInput
+
+# Each costs an argon2 hash: one per request, so aliases cannot multiply them.
+SIGN_IN_FIELDS = frozenset({"register", "login"})
+
+
+def _fragments(definitions: Iterable[Any]) -> dict[str, FragmentDefinitionNode]:
+    return {d.name.value: d for d in definitions if isinstance(d, FragmentDefinitionNode)}
+
+
+def _spreads(selection_set: SelectionSetNode | None) -> Iterator[str]:
+    for selection in selection_set.selections if selection_set else ():
+        if isinstance(selection, FragmentSpreadNode):
+            yield selection.name.value
+        elif isinstance(selection, FieldNode | InlineFragmentNode):
+            yield from _spreads(selection.selection_set)
+
+
+def fragments_sound(definitions: Iterable[Any]) -> bool:
+    """Every spread names a defined fragment and no fragment spreads itself: what the
+    limiters below assume (graphql-core's own rules report the defect otherwise)."""
+    definitions = list(definitions)
+    fragments = _fragments(definitions)
+    for definition in definitions:
+        selection_set = getattr(definition, "selection_set", None)
+        if any(name not in fragments for name in _spreads(selection_set)):
+            return False
+    done: set[str] = set()
+
+    def acyclic(name: str, path: frozenset[str]) -> bool:
+        if name in path:
+            return False
+        if name in done:
+            return True
+        inner = path | {name}
+        if not all(acyclic(child, inner) for child in _spreads(fragments[name].selection_set)):
+            return False
+        done.add(name)
+        return True
+
+    return all(acyclic(name, frozenset()) for name in fragments)
+
+
+def _guarded(rule: type[ValidationRule]) -> type[ValidationRule]:
+    """A limiter rule that stands aside for documents with undefined or cyclic fragments,
+    which it would otherwise crash on (they fail validation anyway)."""
+
+    class Guarded(rule):  # type: ignore[misc, valid-type]
+        def __init__(self, context: ValidationContext) -> None:
+            if fragments_sound(context.document.definitions):
+                super().__init__(context)
+            else:
+                ValidationRule.__init__(self, context)
+
+    Guarded.__name__ = f"Guarded{rule.__name__}"
+    return Guarded
+
+
+def _root_fields(
+    selection_set: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode]
+) -> Iterator[FieldNode]:
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            yield selection
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _root_fields(selection.selection_set, fragments)
+        elif isinstance(selection, FragmentSpreadNode):
+            yield from _root_fields(fragments[selection.name.value].selection_set, fragments)
+
+
+def validation_rules(max_depth: int, max_aliases: int, max_string: int) -> list[type]:
+    """The rules, built once: a class made per request would defeat the ValidationCache."""
+
+    class OneSignInPerRequest(ValidationRule):
+        def enter_document(self, node: Any, *_: Any) -> None:
+            if not fragments_sound(node.definitions):
+                return
+            fragments = _fragments(node.definitions)
+            for definition in node.definitions:
+                if not isinstance(definition, OperationDefinitionNode):
+                    continue
+                found = [
+                    field
+                    for field in _root_fields(definition.selection_set, fragments)
+                    if field.name.value in SIGN_IN_FIELDS
+                ]
+                if len(found) > 1:
+                    self.report_error(
+                        GraphQLError(
+                            "At most one `register` or `login` per request.", nodes=found[1:]
+                        )
+                    )
+
+    class StringLiteralLength(ValidationRule):
+        def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
+            if len(node.value) > max_string:
+                self.report_error(
+                    GraphQLError(
+                        f"A string literal is longer than {max_string} characters.", nodes=[node]
+                    )
+                )
+
+    return [
+        *(_guarded(r) for r in QueryDepthLimiter(max_depth=max_depth).validation_rules),
+        *(_guarded(r) for r in MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules),
+        OneSignInPerRequest,
+        StringLiteralLength,
+    ]
+
+
+# --- cost --------------------------------------------------------------------
+
+
+def _first(field: FieldNode, definition: Any, variables: Mapping[str, Any]) -> int | None:
+    """The page size a field asks for: its `first` argument, a variable's value or the
+    schema's default; None when the field takes no `first`."""
+    argument = definition.args.get("first")
+    if argument is None:
+        return None
+    value: Any = argument.default_value
+    for node in field.arguments or ():
+        if node.name.value != "first":
+            continue
+        if isinstance(node.value, IntValueNode):
+            value = int(node.value.value)
+        elif isinstance(node.value, VariableNode):
+            value = variables.get(node.value.name.value, value)
+    return max(value, 0) if isinstance(value, int) and not isinstance(value, bool) else 1
+
+
+def operation_cost(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any],
+) -> int:
+    """Objects the operation may produce: each field with a selection counts once per
+    parent it appears in, and a field taking `first` multiplies everything below it by
+    that page size. Scalar leaves are free: reading them is the cheap part."""
+    root = schema.get_root_type(operation.operation)
+    if root is None:
+        return 0
+
+    def walk(parent: Any, selection_set: SelectionSetNode, multiplier: int) -> int:
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                definition = getattr(parent, "fields", {}).get(selection.name.value)
+                if definition is None or selection.selection_set is None:
+                    continue
+                total += multiplier
+                child = get_named_type(definition.type)
+                page = _first(selection, definition, variables)
+                inner = multiplier * page if page is not None else multiplier
+                if is_composite_type(child):
+                    total += walk(child, selection.selection_set, inner)
+            else:
+                if isinstance(selection, InlineFragmentNode):
+                    inner_set, condition = selection.selection_set, selection.type_condition
+                else:
+                    fragment = fragments[selection.name.value]
+                    inner_set, condition = fragment.selection_set, fragment.type_condition
+                target = schema.get_type(condition.name.value) if condition else parent
+                total += walk(target or parent, inner_set, multiplier)
+        return total
+
+    return walk(root, operation.selection_set, 1)
+
+
+def _long_string(value: Any, limit: int, path: str) -> str | None:
+    """The path of the first string longer than `limit` inside a variable's value."""
+    if isinstance(value, str):
+        return path if len(value) > limit else None
+    if isinstance(value, Mapping):
+        items: Iterable[tuple[Any, Any]] = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _long_string(item, limit, f"{path}.{key}")
+        if found is not None:
+            return found
+    return None
+
+
+class RequestCost(SchemaExtension):
+    """Refuses, before execution, an operation whose cost is above `max_cost` or whose
+    variables hold a string longer than `max_string` (BAD_USER_INPUT, with the figures)."""
+
+    def __init__(self, *, max_cost: int, max_string: int) -> None:
+        self.max_cost = max_cost
+        self.max_string = max_string
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        variables = context.variables or {}
+        for name, value in variables.items():
+            where = _long_string(value, self.max_string, name)
+            if where is not None:
+                raise BadUserInput(
+                    f"`${where}` is longer than {self.max_string} characters.",
+                    field=name,
+                    maximum=self.max_string,
+                )
+        document = context.graphql_document
+        if document is not None:
+            operation = _operation(document.definitions, context.operation_name)
+            if operation is not None:
+                defaults = {
+                    d.variable.name.value: value_from_ast_untyped(d.default_value)
+                    for d in operation.variable_definitions or ()
+                    if d.default_value is not None
+                }
+                cost = operation_cost(
+                    context.schema._schema,
+                    operation,
+                    _fragments(document.definitions),
+                    {**defaults, **variables},
+                )
+                if cost > self.max_cost:
+                    raise BadUserInput(
+                        f"This query could produce {cost} objects, more than the limit of "
+                        f"{self.max_cost}: ask for smaller pages (`first`) or fewer of them.",
+                        cost=cost,
+                        maximum=self.max_cost,
+                    )
+        yield
+
+
+def _operation(definitions: Iterable[Any], name: str | None) -> OperationDefinitionNode | None:
+    operations = [d for d in definitions if isinstance(d, OperationDefinitionNode)]
+    if name is None:
+        return operations[0] if len(operations) == 1 else None
+    return next((o for o in operations if o.name and o.name.value == name), None)
