@@ -61,7 +61,10 @@ async def by_ids(engine: AsyncEngine, ids: Sequence[str]) -> dict[str, Row]:
 
 
 async def start(engine: AsyncEngine, task_id: str) -> Row | None:
-    """Mark RUNNING and count the attempt; None when the task is unknown or already over."""
+    """Mark RUNNING and count the attempt; None when the task is unknown or already over.
+
+    The row comes back with `overdue`: whether its deadline has passed, by the database's
+    clock (the one that set the deadline)."""
     async with engine.begin() as conn:
         row = (
             (
@@ -73,7 +76,7 @@ async def start(engine: AsyncEngine, task_id: str) -> Row | None:
                         attempts=tasks.c.attempts + 1,
                         started_at=func.coalesce(tasks.c.started_at, func.now()),
                     )
-                    .returning(*tasks.c)
+                    .returning(*tasks.c, (tasks.c.deadline_at < func.now()).label("overdue"))
                 )
             )
             .mappings()
@@ -109,6 +112,23 @@ async def overdue(engine: AsyncEngine, now: datetime | None = None, limit: int =
         rows = await conn.execute(
             select(tasks.c.id, tasks.c.owner_student_id, tasks.c.kind, tasks.c.status)
             .where(tasks.c.status.in_((QUEUED, RUNNING)), tasks.c.deadline_at < deadline)
+            .order_by(tasks.c.deadline_at)
+            .limit(limit)
+        )
+        return [dict(row) for row in rows.mappings()]
+
+
+async def unfinished(engine: AsyncEngine, *, settled_for: timedelta, limit: int = 500) -> list[Row]:
+    """Unfinished tasks still inside their deadline and older than `settled_for` (so that
+    one whose job is being queued right after its commit is not taken for lost)."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(tasks.c.id, tasks.c.kind, tasks.c.status, tasks.c.deadline_at)
+            .where(
+                tasks.c.status.in_((QUEUED, RUNNING)),
+                tasks.c.deadline_at >= func.now(),
+                tasks.c.created_at < func.now() - settled_for,
+            )
             .order_by(tasks.c.deadline_at)
             .limit(limit)
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -18,7 +19,6 @@ from learntwin_graphql.config import (
     Settings,
     SettingsError,
     load_settings,
-    worker_config,
 )
 
 console = Console(stderr=True)
@@ -93,28 +93,18 @@ def serve_app() -> Any:
 
 @main.command()
 def worker() -> None:
-    """Run a background worker (arq) until interrupted."""
+    """Run a background worker (arq) until interrupted; Redis outages only pause it."""
     from db.migrate import require_current
     from learntwin_graphql.runtime import Runtime
-    from workers.redis import connect
-    from workers.settings import build_worker
 
     async def run(settings: Settings) -> None:
         runtime = await Runtime.start(settings)
         try:
             await require_current(runtime.engine)
-        except BaseException:
-            await runtime.close()
-            raise
-        worker = build_worker(
-            connect(runtime.redis_url), runtime.engine, worker_config(settings), handle_signals=True
-        )
-        try:
-            await worker.async_run()
-        except asyncio.CancelledError:
-            pass
+            # SIGINT/SIGTERM end it (as a cancellation); a Redis outage does not.
+            with contextlib.suppress(asyncio.CancelledError):
+                await runtime.start_worker(handle_signals=True)
         finally:
-            await worker.close()
             await runtime.close()
 
     _run(run)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from db.engine import ping as ping_postgres
+from learntwin_graphql.auth import Principal
+from learntwin_graphql.rest_auth import staff_or_error
 from learntwin_graphql.runtime import Runtime
 from workers.heartbeat import live_workers
 
@@ -21,12 +24,25 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-async def _check(name: str, probe) -> tuple[str, str | None]:
+async def _check(name: str, probe: Awaitable[object]) -> tuple[str, str | None]:
     try:
         await asyncio.wait_for(probe, CHECK_TIMEOUT)
         return name, None
     except Exception as exc:  # a readiness probe reports every failure, whatever it is
         return name, f"{type(exc).__name__}: {exc}".strip()[:200]
+
+
+async def _may_see_errors(request: Request) -> bool:
+    """Error text names hosts, sockets, paths and versions: only ADMIN and INSTRUCTOR
+    callers see it. Credentials that cannot be checked (wrong, throttled, or a stored key
+    while the database that holds it is down) hide it too; a probe never gets a 401."""
+    if not (request.headers.get("x-api-key") or request.headers.get("authorization")):
+        return False
+    try:
+        caller = await asyncio.wait_for(staff_or_error(request), CHECK_TIMEOUT)
+    except Exception:
+        return False
+    return isinstance(caller, Principal)
 
 
 async def readyz(request: Request) -> JSONResponse:
@@ -39,7 +55,9 @@ async def readyz(request: Request) -> JSONResponse:
     errors = {name: error for name, error in results if error is not None}
     body: dict[str, object] = {"status": "ready" if not errors else "degraded", "checks": checks}
     if errors:
-        body["errors"] = errors
+        log.debug("not ready: %s", errors)
+        if await _may_see_errors(request):
+            body["errors"] = errors
         body["down"] = sorted(errors)
     else:
         try:

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from arq.connections import ArqRedis
-from arq.worker import Worker
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.embedded import EmbeddedPostgres, EmbeddedRedis
@@ -22,6 +21,7 @@ from learntwin_graphql.score_models import ModelRegistry
 from learntwin_graphql.throttle import Limiter
 from workers.config import WorkerConfig
 from workers.redis import connect
+from workers.running import LearnTwinWorker, keep_running
 from workers.settings import build_worker
 
 log = logging.getLogger("learntwin")
@@ -38,7 +38,7 @@ class Runtime:
     models: ModelRegistry = field(init=False)
     limiter: Limiter = field(init=False)
     _embedded: list[Any] = field(default_factory=list, repr=False)
-    _worker: Worker | None = field(default=None, repr=False)
+    _worker: LearnTwinWorker | None = field(default=None, repr=False)
     _worker_task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -94,22 +94,15 @@ class Runtime:
             raise
         return runtime
 
-    def start_worker(self) -> None:
-        # The worker gets a client of its own: arq closes its pool when the worker stops.
-        self._worker = build_worker(connect(self.redis_url), self.engine, self.worker_config)
-        self._worker_task = asyncio.create_task(self._run_worker(self._worker), name="arq-worker")
-
-    async def _run_worker(self, worker: Worker) -> None:
-        # A Redis outage must not end the in-process worker for good: retry after it.
-        while True:
-            try:
-                await worker.async_run()
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("in-process worker stopped; retrying in 2 s", exc_info=True)
-                await asyncio.sleep(2)
+    def start_worker(self, *, handle_signals: bool = False) -> asyncio.Task[None]:
+        """Run a worker in this process until `close`; it rides out Redis outages
+        (`keep_running`). With `handle_signals`, SIGINT/SIGTERM stop it too."""
+        # The worker gets a client of its own: it closes that client when it stops.
+        self._worker = build_worker(
+            connect(self.redis_url), self.engine, self.worker_config, handle_signals=handle_signals
+        )
+        self._worker_task = asyncio.create_task(keep_running(self._worker), name="arq-worker")
+        return self._worker_task
 
     async def _stop_worker(self, task: asyncio.Task[None], seconds: float = 10) -> None:
         """Cancel the worker until it ends: a cancellation that lands inside a Redis call
@@ -126,7 +119,7 @@ class Runtime:
         if task.done() and not task.cancelled():
             task.exception()  # retrieved, so asyncio does not log it as never retrieved
         elif not task.done():
-            log.warning("the in-process worker did not stop within %.0f s", seconds)
+            log.warning("the worker did not stop within %.0f s", seconds)
 
     async def close(self) -> None:
         if self._worker_task is not None:

@@ -33,7 +33,7 @@ from tests.conftest import (
 )
 from tests.fake_llm import GOOD, HANG
 from tests.test_llm import serving_fake_llm
-from workers.tasks import sweep_overdue
+from workers.sweep import sweep_overdue
 
 REPO = Path(__file__).resolve().parent.parent
 GENERATE = "mutation($i: GenerateQuizInput!) { generateQuiz(input: $i) { id status } }"

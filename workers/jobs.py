@@ -83,13 +83,23 @@ async def _train_work(ctx: dict[str, Any], task: dict[str, Any], engine: AsyncEn
     return [MODEL_CHANNEL]
 
 
-async def generate_quiz(ctx: dict[str, Any], task_id: str) -> None:
-    await tasks.run(ctx, task_id, _quiz_work)
+# `deadline` (a Unix time) is the task's, carried by the job; jobs queued before it was
+# passed have none, and `tasks.run` works it out.
+async def generate_quiz(ctx: dict[str, Any], task_id: str, deadline: float | None = None) -> None:
+    await tasks.run(ctx, task_id, _quiz_work, deadline)
 
 
-async def analyze_profile(ctx: dict[str, Any], task_id: str) -> None:
-    await tasks.run(ctx, task_id, _profile_work)
+async def analyze_profile(ctx: dict[str, Any], task_id: str, deadline: float | None = None) -> None:
+    await tasks.run(ctx, task_id, _profile_work, deadline)
 
 
-async def train_model(ctx: dict[str, Any], task_id: str) -> None:
-    await tasks.run(ctx, task_id, _train_work)
+async def train_model(ctx: dict[str, Any], task_id: str, deadline: float | None = None) -> None:
+    await tasks.run(ctx, task_id, _train_work, deadline)
+
+
+# Which job runs a task of each kind (the `tasks.kind` values), for queueing one again.
+JOB_FOR_KIND = {
+    "QUIZ_GENERATION": GENERATE_QUIZ,
+    "PROFILE_ANALYSIS": ANALYZE_PROFILE,
+    "MODEL_TRAINING": TRAIN_MODEL,
+}

@@ -6,15 +6,17 @@ from typing import Any
 
 from arq import cron, func
 from arq.connections import ArqRedis
-from arq.worker import Worker
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ml.llm import LLMClient
 from workers.config import WorkerConfig
-from workers.heartbeat import heartbeat, worker_name
+from workers.heartbeat import worker_name
 from workers.jobs import analyze_profile, generate_quiz, train_model
 from workers.redis import QUEUE_NAME
-from workers.tasks import sweep_overdue
+from workers.running import LearnTwinWorker
+from workers.sweep import sweep
+
+SWEEP_EVERY_SECONDS = 5
 
 
 def build_worker(
@@ -24,18 +26,23 @@ def build_worker(
     *,
     handle_signals: bool = False,
     max_jobs: int = 10,
-) -> Worker:
-    """A worker on the caller's Redis client and database engine."""
+) -> LearnTwinWorker:
+    """A worker on the caller's Redis client and database engine; run it with
+    `workers.running.keep_running`."""
     functions = [
-        func(job, name=job.__name__, timeout=config.job_timeout, max_tries=config.max_tries)
+        # `tasks.run` decides when a task has failed; arq only counts runs (see arq_max_tries).
+        func(job, name=job.__name__, timeout=config.job_timeout, max_tries=config.arq_max_tries)
         for job in (generate_quiz, analyze_profile, train_model)
     ]
     cron_jobs = [
-        cron(heartbeat, second={0, 10, 20, 30, 40, 50}, run_at_startup=True, timeout=5),
         # Cron timeouts count in arq's in-progress mark (the longest timeout + 10 s),
-        # which decides how soon a dead worker's job runs again: keep them short.
+        # which decides how soon a dead worker's job runs again: keep them short. Each
+        # tick runs on one worker only (cron job ids are unique per tick).
         cron(
-            sweep_overdue, second={15, 45}, run_at_startup=True, timeout=min(30, config.job_timeout)
+            sweep,
+            second=set(range(0, 60, SWEEP_EVERY_SECONDS)),
+            run_at_startup=True,
+            timeout=min(30, config.job_timeout),
         ),
     ]
     llm = LLMClient(
@@ -48,8 +55,10 @@ def build_worker(
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         await llm.close()
 
-    ctx = {"engine": engine, "config": config, "llm": llm, "worker_name": worker_name()}
-    return Worker(
+    name = worker_name()
+    ctx = {"engine": engine, "config": config, "llm": llm, "worker_name": name}
+    return LearnTwinWorker(
+        name=name,
         functions=functions,
         cron_jobs=cron_jobs,
         redis_pool=redis,
@@ -59,7 +68,7 @@ def build_worker(
         handle_signals=handle_signals,
         max_jobs=max_jobs,
         job_timeout=config.job_timeout,
-        max_tries=config.max_tries,
+        max_tries=config.arq_max_tries,
         keep_result=3600,
         poll_delay=0.05,
         health_check_interval=30,

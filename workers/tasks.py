@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from arq.connections import ArqRedis
-from arq.constants import in_progress_key_prefix
 from arq.worker import Retry
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from db import tasks
 from workers.config import WorkerConfig
 from workers.events import publish
+from workers.outages import DatabaseStalled, describe, is_outage
 
 log = logging.getLogger(__name__)
 
@@ -58,26 +60,78 @@ async def enqueue(engine: AsyncEngine, redis: ArqRedis, task: dict[str, Any], jo
     """Queue the job under the task's id. If Redis refuses, the task is FAILED at once, so
     no row is ever left QUEUED without a job."""
     try:
-        await redis.enqueue_job(job, task["id"], _job_id=task["id"])
+        await redis.enqueue_job(job, task["id"], _job_id=task["id"], deadline=deadline_of(task))
     except (RedisError, OSError) as exc:
         await tasks.fail(engine, task["id"], f"could not be queued: {type(exc).__name__}")
         raise QueueUnavailable(str(exc)) from exc
 
 
+def deadline_of(task: dict[str, Any]) -> float:
+    """The task's deadline as a Unix time, carried by its job: a run that cannot reach
+    Postgres still knows how long it may wait for it."""
+    deadline: datetime = task["deadline_at"]
+    return deadline.timestamp()
+
+
 Work = Callable[[dict[str, Any], dict[str, Any], AsyncEngine], Awaitable[list[str]]]
 
 
-async def run(ctx: dict[str, Any], task_id: str, work: Work) -> None:
-    """Run a task's job: RUNNING, the work (which stores its result and marks SUCCEEDED in
-    one transaction, returning extra channels to notify), then the notifications.
+async def run(ctx: dict[str, Any], task_id: str, work: Work, deadline: float | None = None) -> None:
+    """Run one try of a task's job. The retry policy:
 
-    Safe to run twice: a finished task is left alone, and the work stores results keyed by
-    the task id. Failures are retried with growing pauses; the last one marks FAILED."""
+    - Every try first marks the task RUNNING, counting it in `attempts`.
+    - The work stores its result and marks SUCCEEDED in one transaction, keyed by the task
+      id, so a try that runs again finds the stored result instead of storing another.
+    - A failure of the work itself is retried after `config.backoff` while the task has had
+      fewer than `config.max_tries` tries; the last one marks FAILED with the reason.
+    - An outage (Postgres or Redis out of reach, at any step: marking RUNNING, the work's
+      reads and writes, marking FAILED) is not the work's fault: the try is run again after
+      `config.outage_pause`, uncounted by the limit above, until the task's deadline has
+      passed. Only then does it give up, leaving the reason in arq's result, from which
+      the sweeper marks the task FAILED once Postgres answers.
+    - A try that starts after the deadline when `max_tries` tries have already begun (and
+      never reported back: their worker died, or they met outages) gives up.
+    """
+    config: WorkerConfig = ctx["config"]
+    if deadline is None:  # a job queued without one: the deadline it was created with
+        queued: datetime = ctx.get("enqueue_time") or datetime.now(UTC)
+        deadline = queued.timestamp() + config.deadline.total_seconds()
+    try:
+        # Below arq's own timeout, so that a stalled try ends here, as a retry, rather than
+        # in arq as a failure nobody records.
+        async with asyncio.timeout(max(config.job_timeout - 1, 1)) as budget:
+            await _try(ctx, task_id, work)
+    except Retry:
+        raise
+    except Exception as exc:
+        stalled = isinstance(exc, TimeoutError) and budget.expired()
+        if not (stalled or is_outage(exc)):
+            raise
+        reason = "the database did not answer in time" if stalled else describe(exc)
+        remaining = deadline - time.time()
+        if remaining <= 0:
+            log.error("task %s: %s, and its deadline has passed; giving up", task_id, reason)
+            if stalled:
+                raise DatabaseStalled(reason) from exc
+            raise
+        # The last pause ends at the deadline: the task gets every moment it was given.
+        pause = min(config.outage_pause(int(ctx.get("job_try", 1))), remaining)
+        log.warning("task %s: %s; trying again in %.1f s", task_id, reason, pause)
+        raise Retry(defer=pause) from exc
+
+
+async def _try(ctx: dict[str, Any], task_id: str, work: Work) -> None:
     engine: AsyncEngine = ctx["engine"]
     redis: ArqRedis = ctx["redis"]
     config: WorkerConfig = ctx["config"]
     task = await tasks.start(engine, task_id)
     if task is None:
+        return
+    if task["overdue"] and task["attempts"] > config.max_tries:
+        reason = f"gave up after {task['attempts'] - 1} tries that did not finish by the deadline"
+        log.error("task %s: %s", task_id, reason)
+        await tasks.fail(engine, task_id, reason)
+        await publish(redis, [task_channel(task_id)])
         return
     await publish(redis, [task_channel(task_id)])
     try:
@@ -85,27 +139,14 @@ async def run(ctx: dict[str, Any], task_id: str, work: Work) -> None:
         async with asyncio.timeout(max(config.job_timeout - 5, 1)):
             channels = await work(ctx, task, engine)
     except Exception as exc:
-        job_try = int(ctx.get("job_try", 1))
-        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        if job_try < config.max_tries:
-            log.warning("task %s try %d failed (%s); retrying", task_id, job_try, reason)
-            raise Retry(defer=config.backoff(job_try)) from exc
-        log.error("task %s failed after %d tries: %s", task_id, job_try, reason)
+        if is_outage(exc):
+            raise  # not the work's fault: `run` retries it without counting it
+        reason = describe(exc)
+        if task["attempts"] < config.max_tries:
+            log.warning("task %s try %d failed (%s); retrying", task_id, task["attempts"], reason)
+            raise Retry(defer=config.backoff(task["attempts"])) from exc
+        log.error("task %s failed after %d tries: %s", task_id, task["attempts"], reason)
+        # An outage here is retried by `run` too: that try runs the work once more.
         await tasks.fail(engine, task_id, reason)
         channels = []
     await publish(redis, [task_channel(task_id), *channels])
-
-
-async def sweep_overdue(ctx: dict[str, Any]) -> int:
-    """Fail tasks past their deadline that no worker holds (a lost job, a dead worker's
-    last try); returns how many were failed."""
-    engine: AsyncEngine = ctx["engine"]
-    redis: ArqRedis = ctx["redis"]
-    failed = 0
-    for task in await tasks.overdue(engine):
-        if await redis.exists(in_progress_key_prefix + task["id"]):
-            continue
-        if await tasks.fail(engine, task["id"], "deadline passed with no worker running the task"):
-            failed += 1
-            await publish(redis, [task_channel(task["id"])])
-    return failed

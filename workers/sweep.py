@@ -1,0 +1,115 @@
+"""The sweeper: no task is left QUEUED or RUNNING forever, whatever Redis forgot.
+
+Postgres is the source of truth for tasks; Redis (which may keep nothing on disk) only
+carries their jobs. Every few seconds one worker compares the two:
+
+- A task past its deadline that no worker holds (no in-progress mark) is FAILED, with
+  the reason its last try gave, when arq kept one.
+- A task inside its deadline whose job Redis no longer has (Redis restarted or was
+  flushed, or the job ended in arq without finishing the task) is queued again under
+  the same id. That is safe because every job stores its result keyed by the task id:
+  running one again never stores anything twice. A RUNNING task is only queued again
+  once Redis has been up for RECONNECT_GRACE: a worker still running it reconnects
+  within that time and puts its in-progress mark back, so it is not run twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from arq.connections import ArqRedis
+from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
+from arq.jobs import Job
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from db import tasks
+from workers.events import publish
+from workers.jobs import JOB_FOR_KIND
+from workers.outages import describe
+from workers.tasks import deadline_of, task_channel
+
+log = logging.getLogger(__name__)
+
+OVERDUE_REASON = "deadline passed with no worker running the task"
+# Between a task's commit and its job's enqueue there is a moment with no job: a task
+# younger than this is never taken for lost.
+SETTLE = timedelta(seconds=5)
+RECONNECT_GRACE_SECONDS = 5
+
+
+async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
+    """The cron job: fail the overdue, queue the lost again."""
+    return {"failed": await sweep_overdue(ctx), "requeued": await requeue_lost(ctx)}
+
+
+async def sweep_overdue(ctx: dict[str, Any]) -> int:
+    """Fail tasks past their deadline that no worker holds (a lost job, a dead worker's
+    last try, a try that gave up on an outage); returns how many were failed."""
+    engine: AsyncEngine = ctx["engine"]
+    redis: ArqRedis = ctx["redis"]
+    failed = 0
+    for task in await tasks.overdue(engine):
+        if await redis.exists(in_progress_key_prefix + task["id"]):
+            continue
+        last = await _last_failure(redis, task["id"])
+        reason = OVERDUE_REASON if last is None else f"{OVERDUE_REASON}; its last try: {last}"
+        if await tasks.fail(engine, task["id"], reason):
+            failed += 1
+            await publish(redis, [task_channel(task["id"])])
+    return failed
+
+
+async def requeue_lost(ctx: dict[str, Any]) -> int:
+    """Queue again the unfinished tasks inside their deadline that have no job in Redis;
+    returns how many were queued."""
+    engine: AsyncEngine = ctx["engine"]
+    redis: ArqRedis = ctx["redis"]
+    candidates = await tasks.unfinished(engine, settled_for=SETTLE)
+    if not candidates:
+        return 0
+    # One snapshot (MULTI/EXEC): arq sets and clears these keys in transactions of its own.
+    async with redis.pipeline(transaction=True) as pipe:
+        for task in candidates:
+            pipe.exists(in_progress_key_prefix + task["id"], job_key_prefix + task["id"])
+        present = await pipe.execute()
+    uptime = int((await redis.info("server"))["uptime_in_seconds"])
+    requeued = 0
+    for task, keys in zip(candidates, present, strict=True):
+        if keys:  # held by a worker, or waiting in the queue
+            continue
+        if task["status"] == tasks.RUNNING and uptime < RECONNECT_GRACE_SECONDS:
+            continue  # its worker may be alive and about to put its mark back
+        if await _queue_again(engine, redis, task):
+            requeued += 1
+    return requeued
+
+
+async def _queue_again(engine: AsyncEngine, redis: ArqRedis, task: dict[str, Any]) -> bool:
+    job = JOB_FOR_KIND.get(task["kind"])
+    if job is None:
+        if await tasks.fail(engine, task["id"], f"no job runs tasks of kind {task['kind']}"):
+            await publish(redis, [task_channel(task["id"])])
+        return False
+    # A result kept from a job that ended without finishing the task would make arq refuse
+    # the id (arq #432); the task row, not that result, says what is left to do.
+    await redis.delete(result_key_prefix + task["id"])
+    queued = await redis.enqueue_job(
+        job, task["id"], _job_id=task["id"], deadline=deadline_of(task)
+    )
+    if queued is not None:
+        log.warning("task %s (%s) had no job in Redis; queued it again", task["id"], task["status"])
+    return queued is not None
+
+
+async def _last_failure(redis: ArqRedis, job_id: str) -> str | None:
+    """Why arq says the task's job last failed, when it kept a result saying so."""
+    try:
+        info = await Job(job_id, redis).result_info()
+    except Exception:  # an unreadable result says nothing; the plain reason stands
+        return None
+    if info is None or info.success:
+        return None
+    result = info.result
+    return describe(result) if isinstance(result, BaseException) else str(result)
