@@ -28,8 +28,9 @@ _OUTAGES: tuple[type[BaseException], ...] = (
 )
 
 
-class DatabaseStalled(Exception):
-    """The task's own bookkeeping in Postgres did not finish within its time budget."""
+class BookkeepingStalled(Exception):
+    """A try's own bookkeeping (marking the task in Postgres, notifying over Redis) did
+    not finish within the try's time budget: a server that hangs rather than refuses."""
 
 
 def is_outage(exc: BaseException) -> bool:
@@ -43,7 +44,7 @@ def is_outage(exc: BaseException) -> bool:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, DatabaseStalled):
+        if isinstance(current, BookkeepingStalled):
             return True
         if isinstance(current, _OUTAGES) and not isinstance(current, TimeoutError):
             return True

@@ -22,6 +22,7 @@ from typing import Any
 from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
 from arq.jobs import Job
+from redis.exceptions import ResponseError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db import tasks
@@ -74,7 +75,7 @@ async def requeue_lost(ctx: dict[str, Any]) -> int:
         for task in candidates:
             pipe.exists(in_progress_key_prefix + task["id"], job_key_prefix + task["id"])
         present = await pipe.execute()
-    uptime = int((await redis.info("server"))["uptime_in_seconds"])
+    uptime = await _uptime(redis)
     requeued = 0
     for task, keys in zip(candidates, present, strict=True):
         if keys:  # held by a worker, or waiting in the queue
@@ -84,6 +85,15 @@ async def requeue_lost(ctx: dict[str, Any]) -> int:
         if await _queue_again(engine, redis, task):
             requeued += 1
     return requeued
+
+
+async def _uptime(redis: ArqRedis) -> int:
+    """Seconds since Redis started. A Redis that will not say (INFO disabled) counts as
+    settled: queueing a task twice costs a duplicate run, never a duplicate result."""
+    try:
+        return int((await redis.info("server"))["uptime_in_seconds"])
+    except (ResponseError, KeyError, ValueError):
+        return RECONNECT_GRACE_SECONDS
 
 
 async def _queue_again(engine: AsyncEngine, redis: ArqRedis, task: dict[str, Any]) -> bool:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from db import tasks
 from workers.config import WorkerConfig
 from workers.events import publish
-from workers.outages import DatabaseStalled, describe, is_outage
+from workers.outages import BookkeepingStalled, describe, is_outage
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +107,12 @@ async def run(ctx: dict[str, Any], task_id: str, work: Work, deadline: float | N
         stalled = isinstance(exc, TimeoutError) and budget.expired()
         if not (stalled or is_outage(exc)):
             raise
-        reason = "the database did not answer in time" if stalled else describe(exc)
+        reason = "Postgres or Redis did not answer in time" if stalled else describe(exc)
         remaining = deadline - time.time()
         if remaining <= 0:
             log.error("task %s: %s, and its deadline has passed; giving up", task_id, reason)
             if stalled:
-                raise DatabaseStalled(reason) from exc
+                raise BookkeepingStalled(reason) from exc
             raise
         # The last pause ends at the deadline: the task gets every moment it was given.
         pause = min(config.outage_pause(int(ctx.get("job_try", 1))), remaining)
