@@ -1,6 +1,8 @@
 """Lost work is never lost for good: a worker process killed in the middle of a job has
 the job run again by another worker, and a task no worker holds past its deadline is
-FAILED with a reason that queries and subscriptions show."""
+FAILED with a reason that queries and subscriptions show. The retry policy's limits:
+a failing work is tried `max_tries` times, and tries that never report back stop at
+the deadline."""
 
 from __future__ import annotations
 
@@ -17,11 +19,14 @@ from typing import Any
 
 import pytest
 from arq.constants import in_progress_key_prefix
-from sqlalchemy import select
+from arq.worker import Retry
+from sqlalchemy import func, select, update
 
 from db import tasks as task_rows
 from db.tables import quiz_questions, quizzes
+from db.tables import tasks as tasks_table
 from learntwin_graphql.runtime import Runtime
+from ml.llm import LLMClient
 from tests.conftest import (
     ADMIN_KEY,
     GraphQLClient,
@@ -33,6 +38,7 @@ from tests.conftest import (
 )
 from tests.fake_llm import GOOD, HANG
 from tests.test_llm import serving_fake_llm
+from workers.jobs import generate_quiz
 from workers.sweep import sweep_overdue
 
 REPO = Path(__file__).resolve().parent.parent
@@ -197,18 +203,23 @@ async def test_a_job_lost_with_its_killed_worker_is_run_again_by_another(
     assert len(fake.requests) == 2  # the hung one, then the good one
 
 
-async def overdue_task(runtime: Runtime) -> dict[str, Any]:
-    """A task row whose deadline has already passed, never enqueued."""
+async def lone_task(runtime: Runtime, difficulty: str, deadline: timedelta) -> dict[str, Any]:
+    """A quiz task row, never queued: these tests run its job directly."""
     async with runtime.engine.begin() as conn:
         return await task_rows.create(
             conn,
             task_id=str(uuid.uuid4()),
             kind="QUIZ_GENERATION",
-            params={"topic": "lost", "count": 3, "difficulty": "BEGINNER", "student_id": None},
+            params={"topic": "direct", "count": 3, "difficulty": difficulty},
             owner_user_id=None,
             owner_student_id=None,
-            deadline=timedelta(seconds=-1),
+            deadline=deadline,
         )
+
+
+async def overdue_task(runtime: Runtime) -> dict[str, Any]:
+    """A task row whose deadline has already passed, never enqueued."""
+    return await lone_task(runtime, "BEGINNER", timedelta(seconds=-1))
 
 
 SUBSCRIBE = "subscription($id: ID!) { task(id: $id) { id status error finishedAt } }"
@@ -256,3 +267,51 @@ async def test_an_overdue_task_no_worker_holds_is_failed_with_a_reason(
     await runtime.redis.delete(in_progress_key_prefix + held["id"])
     assert await sweep_overdue(ctx) == 1
     assert (await gql(TASK, {"id": held["id"]}))["data"]["task"]["error"] == REASON
+
+
+def direct_context(runtime: Runtime, job_try: int) -> dict[str, Any]:
+    """What arq hands a job on try `job_try`, for running it directly (no LLM)."""
+    return {
+        "engine": runtime.engine,
+        "redis": runtime.redis,
+        "config": runtime.worker_config,
+        "llm": LLMClient(api_key=None, base_url=None, model="none"),
+        "job_try": job_try,
+    }
+
+
+async def test_a_task_whose_work_fails_is_tried_max_tries_times_then_failed(
+    runtime: Runtime,
+) -> None:
+    # Postgres is up: this failure is the work's own (an unknown difficulty), and counts.
+    task = await lone_task(runtime, "NOPE", timedelta(minutes=5))
+    for job_try in (1, 2):
+        with pytest.raises(Retry):
+            await generate_quiz(direct_context(runtime, job_try), task["id"])
+        row = await task_rows.get(runtime.engine, task["id"])
+        assert row is not None and row["status"] == "RUNNING" and row["attempts"] == job_try
+    await generate_quiz(direct_context(runtime, 3), task["id"])
+    row = await task_rows.get(runtime.engine, task["id"])
+    assert row is not None and row["status"] == "FAILED" and row["attempts"] == 3
+    assert row["error"] == "ValueError: 'NOPE' is not a valid Difficulty"
+
+
+async def test_a_try_starting_past_the_deadline_after_max_tries_unfinished_tries_gives_up(
+    runtime: Runtime,
+) -> None:
+    """Tries lost with their workers never report back; past the deadline, the next one
+    stops the cycle instead of running (and perhaps killing a worker) again."""
+    task = await lone_task(runtime, "BEGINNER", timedelta(seconds=-1))
+    async with runtime.engine.begin() as conn:
+        await conn.execute(
+            update(tasks_table)
+            .where(tasks_table.c.id == task["id"])
+            .values(status="RUNNING", attempts=runtime.worker_config.max_tries)
+        )
+    await generate_quiz(direct_context(runtime, 4), task["id"])
+    row = await task_rows.get(runtime.engine, task["id"])
+    assert row is not None and row["status"] == "FAILED"
+    assert row["error"] == "gave up after 3 tries that did not finish by the deadline"
+    async with runtime.engine.connect() as conn:
+        stored = await conn.scalar(select(func.count()).where(quizzes.c.task_id == task["id"]))
+    assert stored == 0
