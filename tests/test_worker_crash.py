@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from arq.constants import in_progress_key_prefix
+from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
 from arq.worker import Retry
 from sqlalchemy import func, select, update
 
@@ -39,7 +39,8 @@ from tests.conftest import (
 from tests.fake_llm import GOOD, HANG
 from tests.test_llm import serving_fake_llm
 from workers.jobs import generate_quiz
-from workers.sweep import sweep_overdue
+from workers.sweep import requeue_lost, sweep_overdue
+from workers.tasks import enqueue
 
 REPO = Path(__file__).resolve().parent.parent
 GENERATE = "mutation($i: GenerateQuizInput!) { generateQuiz(input: $i) { id status } }"
@@ -315,3 +316,31 @@ async def test_a_try_starting_past_the_deadline_after_max_tries_unfinished_tries
     async with runtime.engine.connect() as conn:
         stored = await conn.scalar(select(func.count()).where(quizzes.c.task_id == task["id"]))
     assert stored == 0
+
+
+async def test_the_sweeper_queues_again_settled_tasks_that_have_no_job(runtime: Runtime) -> None:
+    ctx = {"engine": runtime.engine, "redis": runtime.redis}
+    # Its job ended in arq without finishing it (a kept result, which would make arq refuse
+    # the id), a minute ago.
+    ended = await lone_task(runtime, "BEGINNER", timedelta(minutes=5))
+    queued = await lone_task(runtime, "BEGINNER", timedelta(minutes=5))  # its job waits
+    fresh = await lone_task(runtime, "BEGINNER", timedelta(minutes=5))  # its job may be coming
+    async with runtime.engine.begin() as conn:
+        await conn.execute(
+            update(tasks_table)
+            .where(tasks_table.c.id.in_([ended["id"], queued["id"]]))
+            .values(created_at=func.now() - timedelta(minutes=1))
+        )
+        await conn.execute(
+            update(tasks_table)
+            .where(tasks_table.c.id == ended["id"])
+            .values(status="RUNNING", attempts=1)
+        )
+    await runtime.redis.set(result_key_prefix + ended["id"], b"ended", px=60_000)
+    await enqueue(runtime.engine, runtime.redis, queued, "generate_quiz")
+
+    assert await requeue_lost(ctx) == 1
+    assert await runtime.redis.exists(job_key_prefix + ended["id"])
+    assert not await runtime.redis.exists(result_key_prefix + ended["id"])
+    assert not await runtime.redis.exists(job_key_prefix + fresh["id"])
+    assert await requeue_lost(ctx) == 0  # now it has a job

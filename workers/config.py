@@ -35,7 +35,8 @@ class WorkerConfig:
 
     def outage_pause(self, job_try: int) -> float:
         """Seconds before running again a job whose run `job_try` met an outage: 1, 2, 4, 5, 5, …"""
-        return min(float(2 ** max(job_try - 1, 0)), OUTAGE_PAUSE_CAP)
+        # The exponent is bounded: arq may count hundreds of runs of one job.
+        return min(2.0 ** min(max(job_try - 1, 0), 16), OUTAGE_PAUSE_CAP)
 
     @property
     def deadline(self) -> timedelta:
