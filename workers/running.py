@@ -112,7 +112,9 @@ async def keep_running(worker: LearnTwinWorker) -> None:
     # arq's signal handler cancels its poll loop, which may not be running right now
     # (between reconnect attempts): it stops this loop too.
     worker.on_stop = lambda _signal: current.cancel()
+    quick_failures = 0
     while True:
+        started = time.monotonic()
         try:
             await worker.async_run()
             return
@@ -122,16 +124,19 @@ async def keep_running(worker: LearnTwinWorker) -> None:
             log.warning("worker lost Redis (%s); reconnecting", describe(exc))
         except Exception:
             log.exception("worker poll loop failed; starting it again")
+        # A loop that fails as soon as it starts (a flapping Redis, a bug) waits longer
+        # each time, instead of spinning.
+        quick_failures = quick_failures + 1 if time.monotonic() - started < 10 else 0
         worker.collect_finished()
-        await _until_redis_answers(worker)
+        await _until_redis_answers(worker, first=min(quick_failures, len(RECONNECT_PAUSES) - 1))
         with contextlib.suppress(RedisError, OSError):  # lost again: the loop fails and waits
             await worker.restore_marks()
         worker.rerun_startup_crons()
         log.info("worker reconnected to Redis")
 
 
-async def _until_redis_answers(worker: LearnTwinWorker) -> None:
-    attempt = 0
+async def _until_redis_answers(worker: LearnTwinWorker, first: int = 0) -> None:
+    attempt = first
     while True:
         await asyncio.sleep(RECONNECT_PAUSES[min(attempt, len(RECONNECT_PAUSES) - 1)])
         attempt += 1
