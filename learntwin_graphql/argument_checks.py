@@ -2,8 +2,8 @@
 
 Every field taking a String, ID, DateTime or JSON argument (directly or inside an input
 object or list) gets its resolver wrapped at schema build time: a NUL character (which
-Postgres refuses in text and JSONB) or a DateTime that did not parse becomes
-BAD_USER_INPUT naming the argument, before the resolver runs. Input types whose records
+Postgres refuses in text and JSONB), a string over the length limit or a DateTime that
+did not parse becomes BAD_USER_INPUT naming the argument, before the resolver runs. Input types whose records
 are validated one by one (ingest, where one bad record must not cost its neighbours)
 are left to their own validation, which reports each record by index.
 """
@@ -39,37 +39,47 @@ def validated_per_record(cls: type[T]) -> type[T]:
     return cls
 
 
-def _text(value: Any, path: str) -> None:
-    if isinstance(value, str) and "\x00" in value:
-        raise BadUserInput(f"`{path}` must not contain NUL characters.", field=path)
+def _scalar_checks(max_string: int) -> dict[str, Check]:
+    """The check of each scalar that needs one, by its GraphQL name."""
+
+    def text(value: Any, path: str) -> None:
+        if not isinstance(value, str):
+            return
+        if "\x00" in value:
+            raise BadUserInput(f"`{path}` must not contain NUL characters.", field=path)
+        if len(value) > max_string:
+            raise BadUserInput(
+                f"`{path}` is longer than {max_string} characters.",
+                field=path,
+                maximum=max_string,
+            )
+
+    def date_time(value: Any, path: str) -> None:
+        if isinstance(value, InvalidDateTime):
+            raise BadUserInput(f"`{path}`: {value.reason}.", field=path)
+
+    def json(value: Any, path: str) -> None:
+        if isinstance(value, str):
+            text(value, path)
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                text(key, f"{path}.{key}")
+                json(item, f"{path}.{key}")
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                json(item, f"{path}.{index}")
+
+    return {"String": text, "ID": text, "DateTime": date_time, "JSON": json}
 
 
-def _date_time(value: Any, path: str) -> None:
-    if isinstance(value, InvalidDateTime):
-        raise BadUserInput(f"`{path}`: {value.reason}.", field=path)
-
-
-def _json(value: Any, path: str) -> None:
-    if isinstance(value, str):
-        _text(value, path)
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            _text(key, f"{path}.{key}")
-            _json(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _json(item, f"{path}.{index}")
-
-
-_SCALARS: dict[str, Check] = {"String": _text, "ID": _text, "DateTime": _date_time, "JSON": _json}
-
-
-def _check_for(type_: Any, seen: dict[str, Check | None]) -> Check | None:
+def _check_for(
+    type_: Any, seen: dict[str, Check | None], scalars: dict[str, Check]
+) -> Check | None:
     """How to check one value of `type_`; None when nothing in it needs checking."""
     if isinstance(type_, GraphQLNonNull):
-        return _check_for(type_.of_type, seen)
+        return _check_for(type_.of_type, seen, scalars)
     if isinstance(type_, GraphQLList):
-        item = _check_for(type_.of_type, seen)
+        item = _check_for(type_.of_type, seen, scalars)
         if item is None:
             return None
 
@@ -80,7 +90,7 @@ def _check_for(type_: Any, seen: dict[str, Check | None]) -> Check | None:
 
         return each
     if isinstance(type_, GraphQLScalarType):
-        return _SCALARS.get(type_.name)
+        return scalars.get(type_.name)
     if isinstance(type_, GraphQLInputObjectType):
         if type_.name in PER_RECORD_INPUTS:
             return None
@@ -90,7 +100,7 @@ def _check_for(type_: Any, seen: dict[str, Check | None]) -> Check | None:
         fields = {
             name: check
             for name, field in type_.fields.items()
-            if (check := _check_for(field.type, seen)) is not None
+            if (check := _check_for(field.type, seen, scalars)) is not None
         }
         seen[type_.name] = _object(fields) if fields else None
         return seen[type_.name]
@@ -132,16 +142,17 @@ def _wrap(resolve: Callable[..., Any], checks: dict[str, Check]) -> Callable[...
     return checked
 
 
-def install(schema: GraphQLSchema) -> int:
+def install(schema: GraphQLSchema, max_string: int) -> int:
     """Wrap the resolvers (and subscription sources) of every field whose arguments need
     checking; returns how many fields were wrapped."""
     seen: dict[str, Check | None] = {}
+    scalars = _scalar_checks(max_string)
     wrapped = 0
     for type_ in schema.type_map.values():
         if not isinstance(type_, GraphQLObjectType) or type_.name.startswith("__"):
             continue
         for field in type_.fields.values():
-            checks = _argument_checks(field, seen)
+            checks = _argument_checks(field, seen, scalars)
             if not checks:
                 continue
             if field.subscribe is not None:
@@ -154,9 +165,11 @@ def install(schema: GraphQLSchema) -> int:
     return wrapped
 
 
-def _argument_checks(field: GraphQLField, seen: dict[str, Check | None]) -> dict[str, Check]:
+def _argument_checks(
+    field: GraphQLField, seen: dict[str, Check | None], scalars: dict[str, Check]
+) -> dict[str, Check]:
     return {
         name: check
         for name, argument in field.args.items()
-        if (check := _check_for(argument.type, seen)) is not None
+        if (check := _check_for(argument.type, seen, scalars)) is not None
     }

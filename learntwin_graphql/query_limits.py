@@ -2,8 +2,9 @@
 
 Validation rules (cached with the document): depth, aliases, the length of a string
 literal, at most one sign-in mutation. An extension that also sees the variables: the
-length of every string variable and the estimated cost of the operation, `first`
-multiplied down the selection, so one request of nested pages cannot stall everyone.
+estimated cost of the operation, `first` multiplied down the selection, so one request
+of nested pages cannot stall everyone. (String arguments, variables included, are
+checked where they are used: see argument_checks.)
 """
 
 from __future__ import annotations
@@ -200,42 +201,16 @@ def operation_cost(
     return walk(root, operation.selection_set, 1)
 
 
-def _long_string(value: Any, limit: int, path: str) -> str | None:
-    """The path of the first string longer than `limit` inside a variable's value."""
-    if isinstance(value, str):
-        return path if len(value) > limit else None
-    if isinstance(value, Mapping):
-        items: Iterable[tuple[Any, Any]] = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        return None
-    for key, item in items:
-        found = _long_string(item, limit, f"{path}.{key}")
-        if found is not None:
-            return found
-    return None
-
-
 class RequestCost(SchemaExtension):
-    """Refuses, before execution, an operation whose cost is above `max_cost` or whose
-    variables hold a string longer than `max_string` (BAD_USER_INPUT, with the figures)."""
+    """Refuses, before execution, an operation whose estimated cost is above `max_cost`
+    (BAD_USER_INPUT, with the figures)."""
 
-    def __init__(self, *, max_cost: int, max_string: int) -> None:
+    def __init__(self, *, max_cost: int) -> None:
         self.max_cost = max_cost
-        self.max_string = max_string
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         variables = context.variables or {}
-        for name, value in variables.items():
-            where = _long_string(value, self.max_string, name)
-            if where is not None:
-                raise BadUserInput(
-                    f"`${where}` is longer than {self.max_string} characters.",
-                    field=name,
-                    maximum=self.max_string,
-                )
         document = context.graphql_document
         if document is not None:
             operation = _operation(document.definitions, context.operation_name)

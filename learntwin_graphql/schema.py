@@ -92,11 +92,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     extensions: list[Any] = [
         functools.partial(AddValidationRules, limit_rules),
         functools.partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
-        functools.partial(
-            RequestCost,
-            max_cost=settings.max_query_cost,
-            max_string=settings.max_string_length,
-        ),
+        functools.partial(RequestCost, max_cost=settings.max_query_cost),
         functools.partial(CachedParser, maxsize=256),
         functools.partial(ValidationCache, maxsize=256),
     ]
@@ -113,7 +109,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             scalar_map=SCALAR_MAP, disable_field_suggestions=settings.production
         ),
     )
-    argument_checks.install(built._schema)
+    argument_checks.install(built._schema, settings.max_string_length)
     return built
 
 

@@ -102,7 +102,7 @@ async def test_long_strings_are_refused(gql, runtime):
         {"i": {"topic": "y" * (limit + 1)}},
     )
     assert error_codes(variable) == ["BAD_USER_INPUT"]
-    assert variable["errors"][0]["extensions"]["field"] == "i"
+    assert variable["errors"][0]["extensions"]["field"] == "input.topic"
     fits = await gql("query($i: ID!) { class(id: $i) { id } }", {"i": "z" * limit})
     assert fits == {"data": {"class": None}}
 
