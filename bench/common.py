@@ -11,12 +11,14 @@ import argparse
 import asyncio
 import http.client
 import math
+import os
 import random
 import sys
 import time
 import urllib.parse
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -126,6 +128,177 @@ class StolenTime:
         spent = [b - a for a, b in zip(self.started, now, strict=True)]
         total = sum(spent)
         return round(100 * spent[7] / total, 1) if total else None
+
+    def busy_percent(self) -> float | None:
+        """The share of all CPUs' time spent on anything but idle and I/O wait (steal
+        included) since the start: near 100 the machine itself was the limit."""
+        now = self._read()
+        if self.started is None or now is None:
+            return None
+        spent = [b - a for a, b in zip(self.started, now, strict=True)]
+        total = sum(spent)
+        return round(100 * (total - spent[3] - spent[4]) / total, 1) if total else None
+
+
+class AsyncKeepAlive:
+    """One bare HTTP/1.1 keep-alive connection on asyncio streams, for load benches: a
+    full-featured client spends more CPU per request than a small server request costs,
+    and on two cores the client would then measure itself. Requests are sent one at a
+    time (no pipelining); the request head is built once per path."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        url = urllib.parse.urlsplit(args.url)
+        if url.scheme != "http":
+            raise SystemExit(f"{args.url}: only http:// URLs are supported by this client")
+        self.host = url.hostname or "127.0.0.1"
+        self.port = url.port or 80
+        self.prefix = url.path.rstrip("/")
+        self.fixed = (
+            f"Host: {url.netloc}\r\nX-API-Key: {args.api_key}\r\nContent-Type: application/json\r\n"
+        ).encode()
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def connect(self) -> None:
+        self.close()
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        """The status and the whole body of a JSON POST; reconnects when the server
+        closed the connection after the previous answer."""
+        if self.writer is None or self.reader is None:
+            await self.connect()
+        assert self.reader is not None and self.writer is not None
+        self.writer.write(
+            b"POST %s HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n%s"
+            % ((self.prefix + path).encode(), self.fixed, len(body), body)
+        )
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        lower = head.lower()
+        at = lower.find(b"\r\ncontent-length:")
+        if at >= 0:
+            end = lower.index(b"\r\n", at + 2)
+            content = await self.reader.readexactly(int(lower[at + 17 : end]))
+        elif b"transfer-encoding: chunked" in lower:
+            parts = []
+            while True:
+                size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                parts.append(await self.reader.readexactly(size + 2))
+                if size == 0:
+                    break
+            content = b"".join(p[:-2] for p in parts)
+        else:
+            content = await self.reader.read()
+            self.close()
+        if b"\r\nconnection: close" in lower:
+            self.close()
+        return status, content
+
+
+def find_server_pid() -> int | None:
+    """The one process whose command line runs `learntwin … serve` (not this script)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        words = [a.decode(errors="replace") for a in argv if a]
+        if any("learntwin" in w for w in words) and "serve" in words:
+            found.append(int(entry.name))
+    return found[0] if len(found) == 1 else None
+
+
+def process_memory_kb(pid: int) -> dict[str, int]:
+    """VmRSS (now) and VmHWM (the kernel's peak since the process started), in KiB."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = int(rest.split()[0])
+    return values
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of all the process's threads so far."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    # The command name (field 2) may hold spaces: count the fields after its ')'.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+def database_backends_cpu(database: str) -> dict[int, float]:
+    """CPU seconds so far of each Postgres backend serving `database` on this machine
+    (their process titles read `postgres: [CLUSTER: ]USER DATABASE ...`; Debian names the
+    cluster, e.g. `15/main:`)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+            words = title.split()
+            if words[:1] != ["postgres:"]:
+                continue
+            words = words[2:] if len(words) > 1 and words[1].endswith(":") else words[1:]
+            if len(words) >= 2 and words[1] == database:
+                found[int(entry.name)] = process_cpu_seconds(int(entry.name))
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+    return found
+
+
+class RssWatch:
+    """A process's VmRSS every `every` seconds inside `with` (nothing without a pid),
+    from a task on the running loop: reading /proc costs microseconds, so it cannot slow
+    the clients sharing the loop."""
+
+    def __init__(self, pid: int | None, every: float = 0.1) -> None:
+        self.pid = pid
+        self.every = every
+        self.samples: list[int] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def _sample(self) -> None:
+        assert self.pid is not None
+        while True:
+            self.samples.append(process_memory_kb(self.pid)["VmRSS"])
+            await asyncio.sleep(self.every)
+
+    def __enter__(self) -> RssWatch:
+        if self.pid is not None:
+            self.task = asyncio.get_running_loop().create_task(self._sample())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            assert self.pid is not None
+            self.samples.append(process_memory_kb(self.pid)["VmRSS"])
+
+    def summary(self) -> dict[str, Any] | None:
+        if not self.samples:
+            return None
+        start, peak, end = self.samples[0], max(self.samples), self.samples[-1]
+        return {
+            "rss_start_mb": round(start / 1024, 1),
+            "rss_peak_mb": round(peak / 1024, 1),
+            "rss_end_mb": round(end / 1024, 1),
+            "rss_growth_mb": round((peak - start) / 1024, 1),
+            "rss_end_minus_start_mb": round((end - start) / 1024, 1),
+            "samples": len(self.samples),
+        }
 
 
 def percentile(values: Sequence[float], p: float) -> float | None:
