@@ -54,11 +54,31 @@ def main() -> None:
 @click.option("--no-worker", is_flag=True, help="Do not run a background worker in this process.")
 @click.option("--demo", is_flag=True, help="Load a demo data set into an empty database.")
 @click.option("--reload", is_flag=True, help="Restart when the code changes (development).")
-def serve(host: str, port: int, no_worker: bool, demo: bool, reload: bool) -> None:
+@click.option(
+    "--processes",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="API processes sharing the port (one per core serves the most requests).",
+)
+@click.option(
+    "--access-log/--no-access-log", default=True, show_default=True, help="Log every request."
+)
+def serve(
+    host: str,
+    port: int,
+    no_worker: bool,
+    demo: bool,
+    reload: bool,
+    processes: int,
+    access_log: bool,
+) -> None:
     """Serve GraphQL at /graphql (embedded Postgres and Redis when none is configured)."""
     import uvicorn
 
     settings = _settings()  # fail fast, with one line, on a bad configuration
+    if processes > 1 and reload:
+        raise click.BadParameter("--reload runs one process", param_hint="--processes")
     if settings.admin_api_key == DEV_API_KEY:
         console.print(f"Development admin key: [bold]{DEV_API_KEY}[/] (set API_KEY to change it)")
     where = "" if settings.production else " (GraphiQL)"
@@ -72,9 +92,11 @@ def serve(host: str, port: int, no_worker: bool, demo: bool, reload: bool) -> No
         port=port,
         reload=reload,
         reload_dirs=[str(Path(__file__).resolve().parent.parent)] if reload else None,
+        workers=processes if processes > 1 else None,
         proxy_headers=True,
         # A WebSocket message is bounded like a request body.
         ws_max_size=settings.max_body_bytes,
+        access_log=access_log,
         log_level="info",
     )
 

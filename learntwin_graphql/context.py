@@ -32,7 +32,7 @@ class Context:
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.runtime.engine, lambda: self.principal)
+        self.loaders = Loaders(self.runtime.reads, lambda: self.principal)
 
     @property
     def settings(self) -> Settings:

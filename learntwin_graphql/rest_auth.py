@@ -27,7 +27,7 @@ async def staff_or_error(request: Request) -> Principal | JSONResponse:
             api_key=request.headers.get("x-api-key"),
             authorization=request.headers.get("authorization"),
             settings=runtime.settings,
-            engine=runtime.engine,
+            engine=runtime.reads,
             limiter=runtime.limiter,
             client=client_address(request),
         )

@@ -13,7 +13,7 @@ from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.embedded import EmbeddedPostgres, EmbeddedRedis
-from db.engine import create_engine
+from db.engine import autocommit, create_engine
 from db.migrate import migrate
 from learntwin_graphql.broker import Broker
 from learntwin_graphql.config import Settings, worker_config
@@ -37,6 +37,8 @@ class Runtime:
     broker: Broker = field(init=False)
     models: ModelRegistry = field(init=False)
     limiter: Limiter = field(init=False)
+    # The same pool for single-statement reads, without BEGIN/ROLLBACK round trips.
+    reads: AsyncEngine = field(init=False)
     _embedded: list[Any] = field(default_factory=list, repr=False)
     _worker: LearnTwinWorker | None = field(default=None, repr=False)
     _worker_task: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -45,6 +47,7 @@ class Runtime:
         self.broker = Broker(self.redis_url)
         self.models = ModelRegistry(self.engine, self.broker)
         self.limiter = Limiter(self.redis)
+        self.reads = autocommit(self.engine)
 
     @property
     def embedded(self) -> bool:

@@ -58,7 +58,7 @@ async def _class_mastery(request: Request) -> MasteryStats | Response:
     class_id = class_id_of(request)
     if isinstance(class_id, Response):
         return class_id
-    found = await metrics.mastery(runtime.engine, "class_id", [class_id], *window)
+    found = await metrics.mastery(runtime.reads, "class_id", [class_id], *window)
     return found.get(class_id) or metrics.empty_mastery("class_id", class_id)
 
 

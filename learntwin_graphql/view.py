@@ -126,7 +126,7 @@ class GraphQLView(GraphQL[Context, None]):
                         api_key=request.headers.get("x-api-key"),
                         authorization=request.headers.get("authorization"),
                         settings=self.runtime.settings,
-                        engine=self.runtime.engine,
+                        engine=self.runtime.reads,
                         limiter=self.runtime.limiter,
                         client=client_address(request),
                     )
@@ -161,7 +161,7 @@ class GraphQLView(GraphQL[Context, None]):
                 api_key=api_key if isinstance(api_key, str) else None,
                 authorization=authorization if isinstance(authorization, str) else None,
                 settings=self.runtime.settings,
-                engine=self.runtime.engine,
+                engine=self.runtime.reads,
                 limiter=self.runtime.limiter,
                 client=client_address(context.request),
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from arq.connections import ArqRedis, RedisSettings
@@ -21,10 +22,26 @@ def redis_settings(url: str) -> RedisSettings:
     return settings
 
 
+class UnlockedConnectionPool(ConnectionPool):
+    """redis-py 5's pool holds its lock while it checks a connection, which awaits the
+    socket: under load every command in the process queued behind that one lock, one
+    event-loop turn each (redis-py #3692, fixed in 7.2, which arq's `redis<6` excludes).
+    Handing out a connection is synchronous, so only the check awaits, outside any lock."""
+
+    async def get_connection(self, command_name: Any = None, *keys: Any, **options: Any) -> Any:
+        connection = self.get_available_connection()
+        try:
+            await self.ensure_connection(connection)
+        except BaseException:
+            await self.release(connection)
+            raise
+        return connection
+
+
 def connect(url: str) -> ArqRedis:
     """A lazy client: nothing is dialled until the first command, so a Redis that is
     down at start only degrades the features that need it."""
-    pool = ConnectionPool.from_url(
+    pool = UnlockedConnectionPool.from_url(
         url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=15
     )
     client = ArqRedis(connection_pool=pool, default_queue_name=QUEUE_NAME)

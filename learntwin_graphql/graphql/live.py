@@ -33,7 +33,7 @@ class Subscription:
         runtime = info.context.runtime
 
         async def current() -> metrics.MasteryStats:
-            found = await metrics.mastery(runtime.engine, "class_id", [class_id], None, None)
+            found = await metrics.mastery(runtime.reads, "class_id", [class_id], None, None)
             return found.get(class_id) or metrics.empty_mastery("class_id", class_id)
 
         async with runtime.broker.watch(class_channel(class_id)) as watch:
@@ -53,7 +53,7 @@ class Subscription:
         info.context.require()
         runtime = info.context.runtime
         async with runtime.broker.watch(task_channel(id)) as watch:
-            row = await tasks.get(runtime.engine, id)
+            row = await tasks.get(runtime.reads, id)
             if row is None:
                 raise NotFound(f"No task {id!r}.")
             info.context.loaders.check_task(row)
@@ -66,7 +66,7 @@ class Subscription:
                 if row["status"] in tasks.FINISHED:
                     return
                 await watch.wait(RESYNC_SECONDS)
-                row = await tasks.get(runtime.engine, id) or row
+                row = await tasks.get(runtime.reads, id) or row
 
     @strawberry.subscription(
         description="Each new profile of the student, as soon as it is stored."
@@ -78,10 +78,10 @@ class Subscription:
         runtime = info.context.runtime
         async with runtime.broker.watch(profile_channel(student_id)) as watch:
             # Only profiles stored from now on: start after the newest one there is.
-            newest = (await profiles.latest_profiles(runtime.engine, [student_id])).get(student_id)
+            newest = (await profiles.latest_profiles(runtime.reads, [student_id])).get(student_id)
             after = (newest["created_at"], newest["id"]) if newest else None
             while True:
                 await watch.wait(RESYNC_SECONDS)
-                for row in await profiles.profiles_after(runtime.engine, student_id, after):
+                for row in await profiles.profiles_after(runtime.reads, student_id, after):
                     after = (row["created_at"], row["id"])
                     yield Profile.from_row(row)
