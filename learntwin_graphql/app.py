@@ -20,7 +20,7 @@ from db.migrate import require_current
 from learntwin_graphql import export, rest, seed_rest
 from learntwin_graphql.config import DEV_API_KEY, Settings
 from learntwin_graphql.demo import load_demo
-from learntwin_graphql.middleware import BodySizeLimit, RequestIdMiddleware
+from learntwin_graphql.middleware import Admission, BodySizeLimit, RequestIdMiddleware
 from learntwin_graphql.runtime import Runtime
 from learntwin_graphql.schema import build_schema
 from learntwin_graphql.score_models import ensure_default_model
@@ -106,6 +106,7 @@ def create_app(
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(Admission, limit=settings.max_concurrent_requests),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
             Middleware(
                 CORSMiddleware,

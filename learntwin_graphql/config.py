@@ -81,6 +81,11 @@ class Settings(BaseSettings):
         default_factory=RecommendationThresholds, validation_alias=_env("LEARNTWIN_RECOMMEND")
     )
     db_pool_size: int = Field(10, ge=1, validation_alias=_env("LEARNTWIN_DB_POOL_SIZE"))
+    # Requests (other than health checks) a process works on at once; the rest wait in
+    # arrival order, so an overload lengthens the queue instead of every request.
+    max_concurrent_requests: int = Field(
+        32, ge=1, validation_alias=_env("LEARNTWIN_MAX_CONCURRENT_REQUESTS")
+    )
     # What one request may ask for: bytes read (before parsing), one string's length,
     # and the nodes a query may produce (`first` multiplied down the selection).
     max_body_bytes: int = Field(

@@ -1,7 +1,9 @@
-"""ASGI middleware around every route: request ids and the request body size limit."""
+"""ASGI middleware around every route: request ids, admission in arrival order and the
+request body size limit."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import orjson
@@ -97,3 +99,23 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class Admission:
+    """At most `limit` HTTP requests in progress; the others wait their turn in arrival
+    order. Without it, a burst of requests interleaves at every await (pool checkouts,
+    loaders), and under overload some wait many times over while others pass: the tail
+    latency grows far beyond the mean. Health checks are always admitted at once."""
+
+    EXEMPT = frozenset({"/healthz", "/readyz"})
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self._slots = asyncio.Semaphore(limit)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") in self.EXEMPT:
+            await self.app(scope, receive, send)
+            return
+        async with self._slots:
+            await self.app(scope, receive, send)
