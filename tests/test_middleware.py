@@ -20,12 +20,12 @@ class Gate:
         self.release = asyncio.Event()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        self.running += 1
-        self.most = max(self.most, self.running)
         self.order.append(scope["path"])
         if scope["path"] != "/healthz":
+            self.running += 1
+            self.most = max(self.most, self.running)
             await self.release.wait()
-        self.running -= 1
+            self.running -= 1
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
 
