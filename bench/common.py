@@ -465,3 +465,17 @@ def chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
 
 # From the moment a bench starts (it imports this module first).
 _STOLEN = StolenTime()
+
+
+def feature_rows(rng: random.Random, size: int) -> list[dict[str, float]]:
+    """Score-model features for `size` students, in the ranges of the synthetic data."""
+    return [
+        {
+            "comprehension": round(rng.uniform(30, 100), 3),
+            "attention": round(rng.uniform(30, 100), 3),
+            "focus": round(rng.uniform(30, 100), 3),
+            "retention": round(rng.uniform(30, 100), 3),
+            "engagementTime": round(rng.uniform(20, 180), 3),
+        }
+        for _ in range(size)
+    ]

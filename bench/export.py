@@ -14,14 +14,13 @@ server must run on this machine for the memory figures.
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-from common import MASTERY_CLASSES, emit, headers, load_class, parser, progress
+from common import MASTERY_CLASSES, emit, find_server_pid, headers, load_class, parser, progress
 
 SAMPLE_EVERY = 0.020
 TARGETS = {"rows_per_s": 150_000, "rss_growth_mb": 50}
@@ -34,22 +33,6 @@ def status_kb(pid: int) -> dict[str, int]:
         if key in ("VmRSS", "VmHWM"):
             values[key] = int(rest.split()[0])
     return values
-
-
-def find_server_pid() -> int | None:
-    """The one process whose command line runs `learntwin … serve` (not this script)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        words = [a.decode(errors="replace") for a in argv if a]
-        if any("learntwin" in w for w in words) and "serve" in words:
-            found.append(int(entry.name))
-    return found[0] if len(found) == 1 else None
 
 
 class Sampler(threading.Thread):

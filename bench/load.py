@@ -49,6 +49,7 @@ from common import (
     StolenTime,
     database_backends_cpu,
     emit,
+    feature_rows,
     find_server_pid,
     load_class,
     parser,
@@ -122,19 +123,6 @@ def check_predict(size: int) -> Callable[[dict[str, Any]], str | None]:
     return check
 
 
-def features(rng: random.Random, size: int) -> list[dict[str, float]]:
-    return [
-        {
-            "comprehension": round(rng.uniform(30, 100), 3),
-            "attention": round(rng.uniform(30, 100), 3),
-            "focus": round(rng.uniform(30, 100), 3),
-            "retention": round(rng.uniform(30, 100), 3),
-            "engagementTime": round(rng.uniform(20, 180), 3),
-        }
-        for _ in range(size)
-    ]
-
-
 def ingest_records(rng: random.Random, class_id: str, count: int) -> list[dict[str, Any]]:
     # No timestamp: the server stamps the time of ingest, as for a live class, so the
     # same bodies stay current however long the bench runs.
@@ -181,7 +169,7 @@ def operations(args: argparse.Namespace, classes: list[str]) -> dict[str, Operat
         ),
         "predict_cached": Operation(
             "predict_cached",
-            [gql(PREDICT, {"s": features(rng, args.predict_batch)}) for _ in range(16)],
+            [gql(PREDICT, {"s": feature_rows(rng, args.predict_batch)}) for _ in range(16)],
             check_predict(args.predict_batch),
         ),
     }

@@ -17,25 +17,12 @@ import random
 import time
 
 import orjson
-from common import KeepAliveClient, emit, parser, summary_ms
+from common import KeepAliveClient, emit, feature_rows, parser, summary_ms
 
 PREDICT = """
 mutation($s: [StudentFeaturesInput!]!) { predictScores(students: $s) {
   totalProcessed cacheHits processingTimeMs predictions { predictedScore persona cached } } }
 """
-
-
-def batch(rng: random.Random, size: int) -> list[dict[str, float]]:
-    return [
-        {
-            "comprehension": round(rng.uniform(30, 100), 3),
-            "attention": round(rng.uniform(30, 100), 3),
-            "focus": round(rng.uniform(30, 100), 3),
-            "retention": round(rng.uniform(30, 100), 3),
-            "engagementTime": round(rng.uniform(20, 180), 3),
-        }
-        for _ in range(size)
-    ]
 
 
 def main() -> None:
@@ -48,9 +35,13 @@ def main() -> None:
     trivial = orjson.dumps({"query": "{ __typename }"})
     hits = {"uncached": 0, "cached": 0}
     with KeepAliveClient(args) as client:
-        client.post("/graphql", orjson.dumps({"query": PREDICT, "variables": {"s": batch(rng, 1)}}))
+        client.post(
+            "/graphql", orjson.dumps({"query": PREDICT, "variables": {"s": feature_rows(rng, 1)}})
+        )
         for _ in range(args.rounds):
-            body = orjson.dumps({"query": PREDICT, "variables": {"s": batch(rng, args.size)}})
+            body = orjson.dumps(
+                {"query": PREDICT, "variables": {"s": feature_rows(rng, args.size)}}
+            )
             for case in ("uncached", "cached"):
                 began = time.perf_counter()
                 status, content = client.post("/graphql", body)
