@@ -172,7 +172,11 @@ class GraphQLView(GraphQL[Context, None]):
         except (DBAPIError, OSError):
             log.warning("credentials not checked: database unavailable", exc_info=True)
             raise ConnectionRejectionError({"message": "service unavailable"}) from None
-        credential = f"credential:{principal.api_key_name or principal.user_id}"
+        credential = (
+            f"key:{principal.api_key_name}"
+            if principal.api_key_name is not None
+            else f"user:{principal.user_id}"
+        )
         if not self.sockets.open(credential, self.settings.max_websockets_per_credential):
             raise ConnectionRejectionError(
                 {"message": "too many open connections with these credentials"}
