@@ -17,13 +17,13 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
 from db.migrate import require_current
-from learntwin_graphql import export, rest, seed_rest
 from learntwin_graphql.config import DEV_API_KEY, Settings
 from learntwin_graphql.demo import load_demo
 from learntwin_graphql.middleware import Admission, BodySizeLimit, RequestIdMiddleware
+from learntwin_graphql.model_registry import ensure_default_model
+from learntwin_graphql.routes import compat, export, health
 from learntwin_graphql.runtime import Runtime
 from learntwin_graphql.schema import build_schema
-from learntwin_graphql.score_models import ensure_default_model
 from learntwin_graphql.view import GraphQLView
 
 log = logging.getLogger("learntwin")
@@ -100,9 +100,9 @@ def create_app(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
-            *rest.routes,
+            *health.routes,
             *export.routes,
-            *seed_rest.routes,
+            *compat.routes,
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

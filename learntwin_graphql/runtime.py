@@ -17,7 +17,7 @@ from db.engine import autocommit, create_engine
 from db.migrate import migrate
 from learntwin_graphql.broker import Broker
 from learntwin_graphql.config import Settings, worker_config
-from learntwin_graphql.score_models import ModelRegistry
+from learntwin_graphql.model_registry import ModelRegistry
 from learntwin_graphql.throttle import Limiter
 from workers.config import WorkerConfig
 from workers.redis import connect

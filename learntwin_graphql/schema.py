@@ -20,16 +20,16 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from learntwin_graphql import argument_checks
+from learntwin_graphql.api.classes import ClassQuery
+from learntwin_graphql.api.identity import IdentityMutation, IdentityQuery
+from learntwin_graphql.api.ingest import IngestMutation
+from learntwin_graphql.api.predictions import PredictionMutation, PredictionQuery
+from learntwin_graphql.api.quizzing import QuizMutation, QuizQuery
+from learntwin_graphql.api.scalars import SCALAR_MAP
+from learntwin_graphql.api.subscriptions import Subscription
 from learntwin_graphql.config import Settings
 from learntwin_graphql.errors import classify
 from learntwin_graphql.execution import LearnTwinExecutionContext
-from learntwin_graphql.graphql.classes import ClassQuery
-from learntwin_graphql.graphql.identity import IdentityMutation, IdentityQuery
-from learntwin_graphql.graphql.ingest import IngestMutation
-from learntwin_graphql.graphql.live import Subscription
-from learntwin_graphql.graphql.predictions import PredictionMutation, PredictionQuery
-from learntwin_graphql.graphql.quizzing import QuizMutation, QuizQuery
-from learntwin_graphql.graphql.scalars import SCALAR_MAP
 from learntwin_graphql.query_limits import RequestCost, validation_rules
 
 Query = merge_types("Query", (IdentityQuery, ClassQuery, QuizQuery, PredictionQuery))

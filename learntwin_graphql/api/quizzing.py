@@ -7,11 +7,8 @@ from datetime import UTC, datetime
 import strawberry
 
 from db import quizzes
-from learntwin_graphql.auth import Principal
-from learntwin_graphql.context import Info
-from learntwin_graphql.errors import BadUserInput, NotFound
-from learntwin_graphql.graphql.identity import clean_id
-from learntwin_graphql.graphql.learning import (
+from learntwin_graphql.api.identity import clean_id
+from learntwin_graphql.api.learning import (
     DifficultyEnum,
     Quiz,
     QuizAttempt,
@@ -20,6 +17,9 @@ from learntwin_graphql.graphql.learning import (
     TaskKind,
     enqueue_task,
 )
+from learntwin_graphql.auth import Principal
+from learntwin_graphql.context import Info
+from learntwin_graphql.errors import BadUserInput, NotFound
 from ml.attempts import grade_attempt, progress_after
 from ml.quiz import Difficulty
 from workers import tasks

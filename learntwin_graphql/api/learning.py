@@ -9,9 +9,9 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
+from learntwin_graphql.api.score_model import PredictionModel
 from learntwin_graphql.context import Info
 from learntwin_graphql.errors import ApiError
-from learntwin_graphql.graphql.score_model import PredictionModel
 from ml.quiz import ContentSource, Difficulty, QuestionType
 from workers import tasks
 

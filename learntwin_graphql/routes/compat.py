@@ -10,9 +10,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from db import metrics
-from learntwin_graphql.export import class_id_of, parse_range
-from learntwin_graphql.graphql.ingest import store_and_notify
-from learntwin_graphql.rest_auth import error, staff_or_error
+from learntwin_graphql.api.ingest import store_and_notify
+from learntwin_graphql.routes.credentials import error, staff_or_error
+from learntwin_graphql.routes.export import class_id_of, parse_range
 from learntwin_graphql.runtime import Runtime
 from learntwin_graphql.timeutil import format_datetime
 from ml.metrics import MasteryStats

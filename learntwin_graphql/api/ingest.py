@@ -9,11 +9,11 @@ from typing import Any
 import strawberry
 
 from db import metrics
+from learntwin_graphql.api.fast_input import fast_input
 from learntwin_graphql.argument_checks import validated_per_record
 from learntwin_graphql.auth import Role
 from learntwin_graphql.context import Info
 from learntwin_graphql.errors import BadUserInput
-from learntwin_graphql.graphql.inputs import fast_input
 from learntwin_graphql.runtime import Runtime
 from ml.metrics import GRAPHQL_LABELS, RecordError, validate_batch
 from workers.events import class_channel, publish

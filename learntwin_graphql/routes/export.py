@@ -14,8 +14,8 @@ from starlette.routing import Route
 
 from db.metrics import export_csv
 from learntwin_graphql import auth
-from learntwin_graphql.graphql.classes import EXPORT_PURPOSE, export_claims
-from learntwin_graphql.rest_auth import error, staff_or_error
+from learntwin_graphql.api.classes import EXPORT_PURPOSE, export_claims
+from learntwin_graphql.routes.credentials import error, staff_or_error
 from learntwin_graphql.runtime import Runtime
 from learntwin_graphql.timeutil import parse_datetime
 

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from db.engine import ping as ping_postgres
 from learntwin_graphql.auth import Principal
-from learntwin_graphql.rest_auth import staff_or_error
+from learntwin_graphql.routes.credentials import staff_or_error
 from learntwin_graphql.runtime import Runtime
 from workers.heartbeat import live_workers
 

@@ -10,10 +10,10 @@ from collections.abc import AsyncGenerator
 import strawberry
 
 from db import metrics, profiles, tasks
+from learntwin_graphql.api.classes import Mastery
+from learntwin_graphql.api.learning import Profile, Task
 from learntwin_graphql.context import Info
 from learntwin_graphql.errors import NotFound
-from learntwin_graphql.graphql.classes import Mastery
-from learntwin_graphql.graphql.learning import Profile, Task
 from workers.events import class_channel
 from workers.tasks import profile_channel, task_channel
 

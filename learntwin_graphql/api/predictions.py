@@ -12,14 +12,14 @@ import strawberry
 from redis.exceptions import RedisError
 
 from db import predictions as stored
-from learntwin_graphql import predicting
+from learntwin_graphql import prediction_cache
+from learntwin_graphql.api.fast_input import fast_input
+from learntwin_graphql.api.identity import clean_id
+from learntwin_graphql.api.learning import Task, TaskKind
+from learntwin_graphql.api.score_model import PredictionModel
 from learntwin_graphql.auth import Role
 from learntwin_graphql.context import Info
 from learntwin_graphql.errors import ApiError, BadUserInput
-from learntwin_graphql.graphql.identity import clean_id
-from learntwin_graphql.graphql.inputs import fast_input
-from learntwin_graphql.graphql.learning import Task, TaskKind
-from learntwin_graphql.graphql.score_model import PredictionModel
 from ml.scoring import FEATURES
 from workers import tasks
 from workers.jobs import TRAIN_MODEL
@@ -131,7 +131,7 @@ class PredictionQuery:
     async def cache_stats(self, info: Info) -> CacheStats:
         info.context.require(Role.ADMIN)
         try:
-            stats = await predicting.cache_stats(info.context.runtime.redis)
+            stats = await prediction_cache.cache_stats(info.context.runtime.redis)
         except RedisError:
             raise ApiError("The prediction cache is unavailable right now.") from None
         return CacheStats(
@@ -155,7 +155,7 @@ class PredictionMutation:
         model = await runtime.models.current()
         if model is None:
             raise ApiError("No score model is available yet.")
-        batch = await predicting.predict_batch(
+        batch = await prediction_cache.predict_batch(
             runtime.redis, model, rows, runtime.settings.prediction_cache_ttl
         )
         now = datetime.now(UTC)
@@ -224,6 +224,6 @@ class PredictionMutation:
     async def clear_prediction_cache(self, info: Info) -> int:
         info.context.require(Role.ADMIN)
         try:
-            return await predicting.clear_cache(info.context.runtime.redis)
+            return await prediction_cache.clear_cache(info.context.runtime.redis)
         except RedisError:
             raise ApiError("The prediction cache is unavailable right now.") from None

@@ -10,10 +10,10 @@ import strawberry
 
 from db.classes import class_page
 from learntwin_graphql import auth
+from learntwin_graphql.api.learning import Profile, QuizAttempt
+from learntwin_graphql.api.predictions import Prediction
 from learntwin_graphql.context import Info
 from learntwin_graphql.errors import BadUserInput
-from learntwin_graphql.graphql.learning import Profile, QuizAttempt
-from learntwin_graphql.graphql.predictions import Prediction
 from learntwin_graphql.pagination import Connection, build_connection, check_first, decode_cursor
 from learntwin_graphql.timeutil import format_datetime
 from ml.metrics import MasteryStats

@@ -1,1 +1,0 @@
-"""Strawberry types and resolvers, one module per domain."""

@@ -1,0 +1,1 @@
+"""The REST routes beside GraphQL: health checks, the CSV export, the LearnTwin-compatible API."""
