@@ -81,6 +81,11 @@ class Settings(BaseSettings):
         default_factory=RecommendationThresholds, validation_alias=_env("LEARNTWIN_RECOMMEND")
     )
     db_pool_size: int = Field(10, ge=1, validation_alias=_env("LEARNTWIN_DB_POOL_SIZE"))
+    # Plain scalar fields read and coerced without graphql-core's per-field machinery
+    # (see execution.py); off, every field takes graphql-core's own path.
+    plain_field_shortcut: bool = Field(
+        True, validation_alias=_env("LEARNTWIN_PLAIN_FIELD_SHORTCUT")
+    )
     # Requests (other than health checks) a process works on at once; the rest wait in
     # arrival order, so an overload lengthens the queue instead of every request.
     max_concurrent_requests: int = Field(

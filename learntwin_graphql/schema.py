@@ -16,6 +16,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -103,7 +104,11 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
-        execution_context_class=LearnTwinExecutionContext,
+        execution_context_class=(
+            LearnTwinExecutionContext
+            if settings.plain_field_shortcut
+            else StrawberryGraphQLCoreExecutionContext
+        ),
         hide_suggestions=settings.production,
         config=StrawberryConfig(
             scalar_map=SCALAR_MAP, disable_field_suggestions=settings.production
