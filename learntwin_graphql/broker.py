@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 
 from redis.exceptions import RedisError
 
-from workers.events import PREFIX
+from workers.keys import EVENT_PREFIX
 from workers.redis import connect
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class Broker:
             redis = connect(self._redis_url)
             pubsub = redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.psubscribe(PREFIX + "*")
+                await pubsub.psubscribe(EVENT_PREFIX + "*")
                 self.connected.set()
                 # Whatever happened while we were away, every subscriber re-reads now.
                 self._mark_all()
@@ -100,7 +100,7 @@ class Broker:
                     channel = message["channel"]
                     if isinstance(channel, bytes):
                         channel = channel.decode()
-                    for watch in self._watches.get(channel.removeprefix(PREFIX), ()):
+                    for watch in self._watches.get(channel.removeprefix(EVENT_PREFIX), ()):
                         watch.mark()
             except asyncio.CancelledError:
                 raise

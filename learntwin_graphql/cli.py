@@ -158,7 +158,8 @@ def train(rows: int, seed: int) -> None:
     from db import score_models
     from learntwin_graphql.runtime import Runtime
     from ml.scoring import train as train_model
-    from workers.events import MODEL_CHANNEL, publish
+    from workers.events import publish
+    from workers.keys import MODEL_CHANNEL
 
     async def run(settings: Settings) -> None:
         runtime = await Runtime.start(settings)

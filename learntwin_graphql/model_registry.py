@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db import score_models
 from learntwin_graphql.broker import Broker
 from ml.scoring import ScoreModel, train
-from workers.events import MODEL_CHANNEL
+from workers.keys import MODEL_CHANNEL
 
 log = logging.getLogger(__name__)
 RESYNC_SECONDS = 30.0

@@ -2,12 +2,27 @@
 
 Keys hold the model version and a hash of the normalized features, so a new version
 never serves an old answer. The reads (an MGET per chunk, counting hits and misses) are
-one round trip, the writes of the new answers one pipelined round trip; with Redis down
-every prediction is computed, uncached."""
+one round trip, the writes of the new answers one more; with Redis down every
+prediction is computed, uncached.
+
+Statistics and clearing never scan the keyspace (a SCAN over 300,000 keys took 0.9 s).
+Beside the entries, one sorted set (PREDICTION_INDEX) holds every cached key scored by
+the time it expires, by Redis's own clock, written in the same script as the entry:
+
+- the number of entries is the set's size once the members whose time has passed are
+  trimmed. Redis expires an entry at its score (to the millisecond), so the count stays
+  right as entries expire, with no notification needed. Every write trims too, so the
+  set never holds more than the entries alive at the last write or read;
+- clearing unlinks the set's members a batch at a time, each batch in one MULTI with
+  the removal of its members, so the set and the entries never disagree.
+
+It costs about as much memory again as the keys themselves. Only keys deleted behind the
+cache's back (by hand, or by a `maxmemory` eviction policy) make the count too high,
+until their expiry time passes.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -16,14 +31,14 @@ from typing import NamedTuple
 import numpy as np
 import orjson
 from arq.connections import ArqRedis
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import RedisError
 
 from ml.scoring import FEATURES, ScoreModel, cache_keys
+from workers.keys import PREDICTION_INDEX, PREDICTION_STATS, prediction_prefix
 
 log = logging.getLogger(__name__)
 CHUNK = 50
-STATS_KEY = "learntwin:prediction-stats"
-KEY_PATTERN = "learntwin:prediction:*"
+CLEAR_BATCH = 500
 
 
 class Predicted(NamedTuple):
@@ -38,6 +53,13 @@ class BatchResult:
     cache_hits: int
     processing_ms: float
 
+
+# Redis's clock in milliseconds, the clock that expires keys: expiry times in the index
+# are on it, whichever process wrote them.
+_NOW_MS = """
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+"""
 
 # The cached answers of every key, read with an MGET per chunk, and the hits and misses
 # counted, all in one round trip. KEYS[1] is the counters' hash, the rest cache keys;
@@ -57,15 +79,39 @@ redis.call('HINCRBY', KEYS[1], 'hits', hits)
 redis.call('HINCRBY', KEYS[1], 'misses', #values - hits)
 return values
 """
-_READ_SHA = hashlib.sha1(_READ.encode()).hexdigest()
+
+# Store each answer (KEYS[2..], ARGV[2..]) for ARGV[1] seconds and index it by its expiry
+# time in KEYS[1], dropping the index's expired members on the way.
+_WRITE = (
+    _NOW_MS
+    + """
+local ttl = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now_ms)
+for i = 2, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[i], 'EX', ttl)
+  redis.call('ZADD', KEYS[1], now_ms + ttl * 1000, KEYS[i])
+end
+return #KEYS - 1
+"""
+)
+
+# The counters (KEYS[1]) and the number of live entries in the index (KEYS[2]).
+_STATS = (
+    _NOW_MS
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now_ms)
+local hits = redis.call('HGET', KEYS[1], 'hits') or '0'
+local misses = redis.call('HGET', KEYS[1], 'misses') or '0'
+return {tonumber(hits), tonumber(misses), redis.call('ZCARD', KEYS[2])}
+"""
+)
 
 
+# `register_script` only binds a script to the client and computes its SHA1; the first
+# call on a Redis that does not know it yet (or lost it in a restart) loads it.
 async def _read(redis: ArqRedis, keys: list[str]) -> list[bytes | None]:
     try:
-        try:
-            values = await redis.evalsha(_READ_SHA, len(keys) + 1, STATS_KEY, *keys, CHUNK)
-        except NoScriptError:  # a Redis that has not seen the script yet (or restarted)
-            values = await redis.eval(_READ, len(keys) + 1, STATS_KEY, *keys, CHUNK)
+        values = await redis.register_script(_READ)(keys=[PREDICTION_STATS, *keys], args=[CHUNK])
     except (RedisError, OSError):
         log.warning("prediction cache unavailable: computing %d predictions", len(keys))
         return [None] * len(keys)
@@ -74,12 +120,12 @@ async def _read(redis: ArqRedis, keys: list[str]) -> list[bytes | None]:
 
 
 async def _write(redis: ArqRedis, fresh: dict[str, Predicted], ttl_seconds: int) -> None:
-    """Store the new answers, in one pipelined round trip."""
+    """Store the new answers and index them, in one round trip."""
+    values = [orjson.dumps([predicted.score, predicted.persona]) for predicted in fresh.values()]
     try:
-        async with redis.pipeline(transaction=False) as pipe:
-            for key, predicted in fresh.items():
-                pipe.set(key, orjson.dumps([predicted.score, predicted.persona]), ex=ttl_seconds)
-            await pipe.execute()
+        await redis.register_script(_WRITE)(
+            keys=[PREDICTION_INDEX, *fresh], args=[ttl_seconds, *values]
+        )
     except (RedisError, OSError):
         pass  # already logged on the read; the answers stand without the cache
 
@@ -91,7 +137,7 @@ async def predict_batch(
     in chunks of CHUNK rows and cached for `ttl_seconds`."""
     began = time.perf_counter()
     matrix = np.asarray(rows, dtype=np.float64).reshape(-1, len(FEATURES))
-    keys = cache_keys(model.version, matrix)
+    keys = cache_keys(prediction_prefix(model.version), matrix)
     cached = await _read(redis, keys)
     out: list[Predicted | None] = [
         None if value is None else Predicted(*orjson.loads(value), True) for value in cached
@@ -125,23 +171,23 @@ class CacheStats:
 
 
 async def cache_stats(redis: ArqRedis) -> CacheStats:
-    counters = await redis.hgetall(STATS_KEY)
-    keys = 0
-    async for _ in redis.scan_iter(match=KEY_PATTERN, count=1000):
-        keys += 1
-    return CacheStats(int(counters.get(b"hits", 0)), int(counters.get(b"misses", 0)), keys)
+    """Hits and misses since the last clear, and the entries alive now (all versions)."""
+    hits, misses, keys = await redis.register_script(_STATS)(
+        keys=[PREDICTION_STATS, PREDICTION_INDEX]
+    )
+    return CacheStats(int(hits), int(misses), int(keys))
 
 
 async def clear_cache(redis: ArqRedis) -> int:
-    """Remove every cached prediction and reset the counters; returns how many keys went."""
+    """Remove every cached prediction and reset the counters; returns how many keys went.
+
+    Entries written while it runs are indexed too, and go with the rest."""
     removed = 0
-    batch: list[bytes] = []
-    async for key in redis.scan_iter(match=KEY_PATTERN, count=1000):
-        batch.append(key)
-        if len(batch) >= 500:
-            removed += await redis.unlink(*batch)
-            batch.clear()
-    if batch:
-        removed += await redis.unlink(*batch)
-    await redis.delete(STATS_KEY)
+    while members := await redis.zrange(PREDICTION_INDEX, 0, CLEAR_BATCH - 1):
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.unlink(*members)
+            pipe.zrem(PREDICTION_INDEX, *members)
+            gone, _ = await pipe.execute()
+        removed += int(gone)  # expired members name no key and count nothing
+    await redis.delete(PREDICTION_STATS)
     return removed

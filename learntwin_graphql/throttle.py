@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from arq.connections import ArqRedis
 from redis.exceptions import RedisError
 
+from workers.keys import THROTTLE_PREFIX
+
 log = logging.getLogger(__name__)
 
-PREFIX = "learntwin:throttle:"
 # Beyond this many counters the in-process fallback drops expired ones, then the oldest:
 # it must never grow without bound while Redis stays down under a flood.
 MEMORY_MAX_KEYS = 100_000
@@ -84,7 +85,7 @@ class Limiter:
 
     async def take(self, limits: Sequence[Limit]) -> Decision:
         """Count one attempt against every limit, or refuse it (counting nothing)."""
-        keys = [PREFIX + limit.key for limit in limits]
+        keys = [THROTTLE_PREFIX + limit.key for limit in limits]
         index = {limit.key: position for position, limit in enumerate(limits, start=1)}
         args: list[int] = []
         for limit in limits:
@@ -99,7 +100,7 @@ class Limiter:
     async def give_back(self, limits: Sequence[Limit]) -> None:
         """Uncount one attempt that turned out not to count (e.g. a correct password)."""
         try:
-            await self._give_back(keys=[PREFIX + limit.key for limit in limits])
+            await self._give_back(keys=[THROTTLE_PREFIX + limit.key for limit in limits])
         except (RedisError, OSError):
             pass
         # The slot may have been taken in process while Redis was down.
@@ -113,7 +114,7 @@ class Limiter:
         for limit in limits:
             self._memory.pop(limit.key, None)
         try:
-            await self._redis.delete(*(PREFIX + limit.key for limit in limits))
+            await self._redis.delete(*(THROTTLE_PREFIX + limit.key for limit in limits))
         except (RedisError, OSError):
             pass
 

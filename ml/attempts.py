@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from ml.gamification import next_streak, xp_for_attempt
 from ml.grading import grade
-from ml.profiling import next_streak, xp_for_attempt
 from ml.quiz import QuizQuestion
 
 

@@ -1,5 +1,9 @@
 """Quizzes and profiles written by the LLM when it answers well, by the deterministic
-fallbacks otherwise. Either way the caller gets a checked draft and its source."""
+fallbacks otherwise. Either way the caller gets a checked draft and its source.
+
+The LLM is whatever the caller hands in that satisfies `ml.llm.JsonLLM` (the workers'
+client in production): these functions build the prompts and judge the answers, and
+the transport is none of their business."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ml.llm import LLMClient
+from ml.llm import JsonLLM
 from ml.profiling import ProfileLLM, fallback_profile, profile_prompt
 from ml.quiz import (
     TRUE_FALSE_OPTIONS,
@@ -83,7 +87,7 @@ def quiz_prompt(topic: str, count: int, difficulty: Difficulty) -> tuple[str, st
 
 
 async def author_quiz(
-    llm: LLMClient, topic: str, count: int, difficulty: Difficulty
+    llm: JsonLLM, topic: str, count: int, difficulty: Difficulty
 ) -> tuple[QuizDraft, ContentSource]:
     if llm.configured:
         system, user = quiz_prompt(topic, count, difficulty)
@@ -102,7 +106,7 @@ async def author_quiz(
 
 
 async def author_profile(
-    llm: LLMClient,
+    llm: JsonLLM,
     topic: str,
     score_pct: float,
     outcomes: Sequence[AnswerOutcome],

@@ -1,23 +1,20 @@
-"""The LLM client: an OpenAI-compatible endpoint (OpenAI, Ollama, llama.cpp, vLLM) asked for
-JSON that a pydantic model validates.
+"""What the authoring code needs from a language model, and reading its answers; no I/O.
 
-Structured output is tried first (JSON schema), then JSON mode, then plain text from
-which the first JSON object is taken. Any failure returns a reason instead of a value,
-so callers fall back to their deterministic path; with no key configured no call is made.
+The client that talks to an endpoint lives with the workers (`workers.llm`); this module
+only says what such a client offers (`JsonLLM`) and turns the text it got back into a
+validated pydantic model (`parse_json_answer`). Any failure is a reason instead of a
+value, so callers fall back to their deterministic path.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import re
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
-import openai
 from pydantic import BaseModel, ValidationError
 
-log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 _JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 
@@ -28,68 +25,23 @@ class LLMAnswer(Generic[M]):
     reason: str | None = None  # why there is no value
 
 
-class LLMClient:
-    def __init__(
-        self,
-        *,
-        api_key: str | None,
-        base_url: str | None,
-        model: str,
-        timeout: float = 30.0,
-        max_retries: int = 2,
-    ) -> None:
-        self.model = model
-        # The openai client retries 429, 5xx, timeouts and connection errors with
-        # exponential back-off; `max_retries` is the number of retries after the first try.
-        self._client = (
-            openai.AsyncOpenAI(
-                api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
-            )
-            if api_key
-            else None
-        )
+class JsonLLM(Protocol):
+    """A language model asked for JSON matching a pydantic model."""
 
     @property
     def configured(self) -> bool:
-        return self._client is not None
-
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()
+        """False when no model is reachable by design (no key): no call is worth making."""
+        ...
 
     async def ask_json(self, system: str, user: str, model: type[M], name: str) -> LLMAnswer[M]:
-        if self._client is None:
-            return LLMAnswer(None, "no LLM configured (OPENAI_API_KEY unset)")
-        formats: list[dict[str, object] | None] = [
-            {
-                "type": "json_schema",
-                "json_schema": {"name": name, "schema": model.model_json_schema(), "strict": False},
-            },
-            {"type": "json_object"},
-            None,
-        ]
-        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-        last_reason = "no answer"
-        for response_format in formats:
-            kwargs: dict[str, object] = {"model": self.model, "messages": messages}
-            if response_format is not None:
-                kwargs["response_format"] = response_format
-            try:
-                completion = await self._client.chat.completions.create(**kwargs)  # type: ignore[call-overload]
-            except openai.BadRequestError as exc:
-                # The endpoint does not take this response format: try the next one.
-                last_reason = (
-                    f"endpoint refused {(response_format or {}).get('type', 'plain')}: {exc}"
-                )
-                continue
-            except openai.OpenAIError as exc:
-                return LLMAnswer(None, f"LLM call failed: {type(exc).__name__}: {exc}")
-            content = (completion.choices[0].message.content or "") if completion.choices else ""
-            return _parse(content, model)
-        return LLMAnswer(None, last_reason)
+        """The answer to (system, user), validated as `model`; `name` names the schema.
+        Never raises for a failing endpoint: the reason comes back instead."""
+        ...
 
 
-def _parse(content: str, model: type[M]) -> LLMAnswer[M]:
+def parse_json_answer(content: str, model: type[M]) -> LLMAnswer[M]:
+    """The model in an answer's text: the whole text as JSON, or else the first `{…}` in
+    it (models often wrap JSON in prose or code fences)."""
     text = content.strip()
     try:
         data = json.loads(text)

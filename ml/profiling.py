@@ -1,8 +1,8 @@
-"""Learner profiles and gamification from a graded attempt, as pure functions.
+"""Learner profiles from a graded attempt, as pure functions.
 
 The profile task asks an LLM for `ProfileLLM` JSON (built by `profile_prompt`) and, on any
 failure, uses `fallback_profile`: deterministic rules, so a profile always exists and the
-same attempt always yields the same one. XP and streaks follow AI4D's gamification rules.
+same attempt always yields the same one. (XP and streaks are in `ml.gamification`.)
 
 Scores are percentages (0..100). They are clamped into that range, because a slightly
 out-of-range figure from rounding upstream should not fail a profile; NaN is a bug
@@ -15,7 +15,6 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -65,7 +64,8 @@ _TYPE_STYLES: dict[QuestionType, str] = {
 }
 
 
-def _clamp_pct(value: float) -> float:
+def clamp_pct(value: float) -> float:
+    """A score percentage clamped into 0..100; NaN raises (see the module docstring)."""
     if math.isnan(value):
         raise ValueError("a score percentage cannot be NaN")
     return min(100.0, max(0.0, float(value)))
@@ -84,7 +84,7 @@ def level_for_score(score_pct: float) -> int:
     [20, 30) is 3, [30, 40) is 4, [40, 50) is 5, [50, 60) is 6, [60, 70) is 7,
     [70, 77.5) is 8, [77.5, 85) is 9 and [85, 100] is 10: each step holds its lower edge.
     """
-    score = _clamp_pct(score_pct)
+    score = clamp_pct(score_pct)
     for low, high, first, last in LEVEL_BANDS:
         if score < high or high == 100.0:
             steps = last - first + 1
@@ -182,7 +182,7 @@ def _band_recommendation(score: float, topic: str) -> str:
 def _trend(score: float, history: Sequence[float]) -> str | None:
     if not history:
         return None
-    last = _clamp_pct(history[-1])
+    last = clamp_pct(history[-1])
     delta = score - last
     if delta >= TREND_POINTS:
         return f"Up {delta:.0f} points from the previous attempt ({_fmt_pct(last)})."
@@ -205,7 +205,7 @@ def fallback_profile(
     gives the trend remark. Lists are capped at MAX_LIST_ITEMS so a fallback profile
     satisfies the same limits as an LLM one.
     """
-    score = _clamp_pct(score_pct)
+    score = clamp_pct(score_pct)
     level = level_for_score(score)
     topic = topic.strip() or "this topic"
     types = _type_tallies(outcomes)
@@ -241,51 +241,6 @@ def fallback_profile(
         recommendations=tuple(r[:MAX_ITEM_CHARS] for r in recommendations[:MAX_LIST_ITEMS]),
         learning_style=_learning_style(types),
     )
-
-
-# (minimum streak days, multiplier in percent), highest first; percent keeps XP exact.
-STREAK_MULTIPLIERS: tuple[tuple[int, int], ...] = ((30, 150), (7, 125), (3, 110))
-
-
-def xp_for_attempt(correct_count: int, score_pct: float, streak_days: int) -> int:
-    """AI4D's XP: 100 + 10 per correct answer + a score bonus, times a streak multiplier.
-
-    Bonus: 300 for 100%, 150 for 90% up to (not including) 100%, 75 for 80% up to 90%.
-    The multiplier is applied in integer arithmetic and rounded half up (495.5 gives
-    496), so no float error and no banker's rounding. `correct_count` is trusted as
-    given, not cross-checked against the score.
-    """
-    if correct_count < 0 or streak_days < 0:
-        raise ValueError("correct_count and streak_days cannot be negative")
-    score = _clamp_pct(score_pct)
-    if score >= 100.0:
-        bonus = 300
-    elif score >= 90.0:
-        bonus = 150
-    elif score >= 80.0:
-        bonus = 75
-    else:
-        bonus = 0
-    base = 100 + 10 * correct_count + bonus
-    percent = next((p for days, p in STREAK_MULTIPLIERS if streak_days >= days), 100)
-    return (base * percent + 50) // 100
-
-
-def next_streak(previous_streak: int, last_day: date | None, today: date) -> int:
-    """The streak after a submission `today`, given the day of the previous submission.
-
-    Same day: unchanged (at least 1). The day before: one more (a submission yesterday
-    means yesterday counted, so at least 2). Older or none: restarts at 1. A `last_day`
-    after `today` (clocks or time zones disagreeing) counts as the same day, so a
-    streak is never lost to skew.
-    """
-    if last_day is None:
-        return 1
-    if last_day >= today:
-        return max(previous_streak, 1)
-    if last_day == today - timedelta(days=1):
-        return max(previous_streak, 1) + 1
-    return 1
 
 
 _Item = Annotated[
@@ -373,7 +328,7 @@ def profile_prompt(
     """
     if question_texts is not None and len(question_texts) != len(outcomes):
         raise ValueError("question_texts must have one text per outcome")
-    score = _clamp_pct(score_pct)
+    score = clamp_pct(score_pct)
     correct = sum(o.correct for o in outcomes)
     lines = [
         f"Topic: {json.dumps(topic.strip())}",

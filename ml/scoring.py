@@ -217,9 +217,12 @@ def normalized_features(rows: np.ndarray) -> np.ndarray:
     return np.round(np.asarray(rows, dtype=np.float64), 4) + 0.0
 
 
-def cache_keys(version: str, rows: np.ndarray) -> list[str]:
-    """One key per row (rows x 5): the model version and a hash of the normalized features."""
-    prefix = f"learntwin:prediction:{version}:"
+def cache_keys(prefix: str, rows: np.ndarray) -> list[str]:
+    """One key per row (rows x 5): `prefix` and a hash of the normalized features.
+
+    The prefix is the caller's: it names the model version, so that a new version never
+    reads an older one's answers, and whatever store the cache lives in (this module
+    knows none)."""
     blake2b = hashlib.blake2b
     return [
         prefix + blake2b(row.tobytes(), digest_size=16).hexdigest()
@@ -227,5 +230,5 @@ def cache_keys(version: str, rows: np.ndarray) -> list[str]:
     ]
 
 
-def cache_key(version: str, values: Sequence[float]) -> str:
-    return cache_keys(version, np.asarray([values], dtype=np.float64))[0]
+def cache_key(prefix: str, values: Sequence[float]) -> str:
+    return cache_keys(prefix, np.asarray([values], dtype=np.float64))[0]

@@ -40,8 +40,8 @@ async def seed(runtime: Runtime, http: httpx.AsyncClient, model: Any) -> dict[st
     students with metrics, a quiz with an attempt and a profile, predictions, a model.
     Returns each role's headers."""
     from db import score_models
-    from ml.llm import LLMClient
     from workers.jobs import analyze_profile, generate_quiz
+    from workers.llm import LLMClient
 
     admin = {"X-API-Key": ADMIN_KEY}
     async with runtime.engine.begin() as conn:

@@ -16,7 +16,6 @@ import pytest
 from learntwin_graphql.app import create_app
 from learntwin_graphql.runtime import Runtime
 from ml.authoring import author_profile, author_quiz
-from ml.llm import LLMClient
 from ml.profiling import fallback_profile, level_for_score
 from ml.quiz import AnswerOutcome, ContentSource, Difficulty, QuestionType
 from ml.quizgen import fallback_quiz, validate_draft
@@ -33,6 +32,7 @@ from tests.fake_llm import (
     FakeLLM,
     running_fake_llm,
 )
+from workers.llm import LLMClient
 
 MODEL = "test-model-7b"
 TOPIC = "photosynthesis"

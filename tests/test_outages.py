@@ -43,7 +43,7 @@ from tests.test_worker_crash import (
     worker_env,
     worker_processes,  # noqa: F401 (fixture)
 )
-from workers import tasks as worker_tasks
+from workers import queueing
 from workers.heartbeat import TTL_SECONDS
 from workers.sweep import RECONNECT_GRACE_SECONDS, requeue_lost, sweep_overdue
 
@@ -288,7 +288,7 @@ async def test_a_task_whose_database_stays_down_past_its_deadline_fails_with_the
         ):
             task = await lone_task(runtime, "BEGINNER", timedelta(seconds=4))
             await asyncio.to_thread(pg.stop)
-            await worker_tasks.enqueue(runtime.engine, runtime.redis, task, "generate_quiz")
+            await queueing.enqueue(runtime.engine, runtime.redis, task, "generate_quiz")
             runtime.start_worker()
 
             # The job waits for the database until the deadline, then gives up in arq.
@@ -409,10 +409,10 @@ async def test_jobs_lost_with_a_redis_restart_are_queued_again_and_succeed(
 
 
 def test_the_retry_policy_waits_out_outages_until_the_deadline() -> None:
-    """The numbers behind the policy (tasks.run and WorkerConfig docstrings)."""
-    from workers.config import WorkerConfig
+    """The numbers behind the policy (task_runs.run and WorkerConfig docstrings)."""
+    from learntwin_graphql.config import Settings, worker_config
 
-    config = WorkerConfig(job_timeout=5)
+    config = worker_config(Settings(_env_file=None, LEARNTWIN_JOB_TIMEOUT=5))
     assert [config.outage_pause(n) for n in range(1, 7)] == [1, 2, 4, 5, 5, 5]
     # arq never ends a job first: more runs than outage retries a second apart can use.
     assert config.arq_max_tries >= config.max_tries + config.deadline.total_seconds()

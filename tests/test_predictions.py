@@ -18,7 +18,8 @@ from tests.conftest import (
     make_settings,
     wait_for_task,
 )
-from workers.events import MODEL_CHANNEL, publish
+from workers.events import publish
+from workers.keys import MODEL_CHANNEL
 
 PREDICT = """
 mutation($s: [StudentFeaturesInput!]!) { predictScores(students: $s) {

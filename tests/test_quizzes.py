@@ -230,7 +230,7 @@ async def test_profile_updated_pushes_new_profiles(gql, app, worker):
 
 def job_context(runtime) -> dict[str, Any]:
     """What arq hands a job on its first try, for running jobs directly (no LLM)."""
-    from ml.llm import LLMClient
+    from workers.llm import LLMClient
 
     return {
         "engine": runtime.engine,

@@ -26,7 +26,6 @@ from db import tasks as task_rows
 from db.tables import quiz_questions, quizzes
 from db.tables import tasks as tasks_table
 from learntwin_graphql.runtime import Runtime
-from ml.llm import LLMClient
 from tests.conftest import (
     ADMIN_KEY,
     GraphQLClient,
@@ -39,8 +38,9 @@ from tests.conftest import (
 from tests.fake_llm import GOOD, HANG
 from tests.test_llm import serving_fake_llm
 from workers.jobs import generate_quiz
+from workers.llm import LLMClient
+from workers.queueing import enqueue
 from workers.sweep import requeue_lost, sweep_overdue
-from workers.tasks import enqueue
 
 REPO = Path(__file__).resolve().parent.parent
 GENERATE = "mutation($i: GenerateQuizInput!) { generateQuiz(input: $i) { id status } }"

@@ -13,21 +13,25 @@ MAX_TRIES = 3
 OUTAGE_PAUSE_CAP = 5.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WorkerConfig:
-    """The retry policy's numbers.
+    """The job timeout, the LLM's endpoint, and the retry policy's numbers.
+
+    The settings have no defaults here: `learntwin_graphql.config.Settings` is the one
+    place for those, and `worker_config(settings)` builds this from it. Only the policy
+    (`max_tries` and what derives from it and the timeout) is this module's own.
 
     `max_tries` bounds the tries that fail because of the work itself. A try that meets an
     outage is not one of them: it is run again after `outage_pause` for as long as the
     task's `deadline` allows, so an outage shorter than the deadline costs time, never
     the task."""
 
-    job_timeout: float = 180.0  # seconds, per try
+    job_timeout: float  # seconds, per try
+    llm_api_key: str | None
+    llm_base_url: str | None
+    llm_model: str
+    llm_timeout: float  # seconds, per LLM request
     max_tries: int = MAX_TRIES
-    llm_api_key: str | None = None
-    llm_base_url: str | None = None
-    llm_model: str = "gpt-4o-mini"
-    llm_timeout: float = 30.0
 
     def backoff(self, job_try: int) -> float:
         """Seconds before try `job_try + 1` after a failure of the work: 2, 4, 8, …"""

@@ -10,21 +10,14 @@ import orjson
 from arq.connections import ArqRedis
 from redis.exceptions import RedisError
 
+from workers.keys import EVENT_PREFIX
+
 log = logging.getLogger(__name__)
-
-PREFIX = "learntwin:event:"
-
-
-MODEL_CHANNEL = "model"  # a new score model is active
-
-
-def class_channel(class_id: str) -> str:
-    return f"class:{class_id}"
 
 
 async def publish(redis: ArqRedis, channels: Iterable[str], payload: dict | None = None) -> bool:
-    """Publish after the change is committed. A Redis outage costs only the notification:
-    subscribers re-read on reconnect."""
+    """Publish after the change is committed, on each channel (named in `workers.keys`).
+    A Redis outage costs only the notification: subscribers re-read on reconnect."""
     names = list(channels)
     if not names:
         return True
@@ -32,7 +25,7 @@ async def publish(redis: ArqRedis, channels: Iterable[str], payload: dict | None
     try:
         async with redis.pipeline(transaction=False) as pipe:
             for channel in names:
-                pipe.publish(PREFIX + channel, body)
+                pipe.publish(EVENT_PREFIX + channel, body)
             await pipe.execute()
         return True
     except (RedisError, OSError):

@@ -14,8 +14,8 @@ import socket
 
 from arq.connections import ArqRedis
 
-KEY_PREFIX = "learntwin:worker:"
-REGISTRY_KEY = "learntwin:workers"
+from workers.keys import WORKER_PREFIX, WORKER_REGISTRY
+
 BEAT_SECONDS = 2.0
 TTL_SECONDS = 6.0  # three beats: one late beat is not a death
 
@@ -27,30 +27,30 @@ def worker_name() -> str:
 
 async def beat(redis: ArqRedis, name: str) -> None:
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.set(KEY_PREFIX + name, "1", px=int(TTL_SECONDS * 1000))
-        pipe.sadd(REGISTRY_KEY, name)
+        pipe.set(WORKER_PREFIX + name, "1", px=int(TTL_SECONDS * 1000))
+        pipe.sadd(WORKER_REGISTRY, name)
         await pipe.execute()
 
 
 async def forget(redis: ArqRedis, name: str) -> None:
     """A worker that stops cleanly leaves the count at once."""
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.delete(KEY_PREFIX + name)
-        pipe.srem(REGISTRY_KEY, name)
+        pipe.delete(WORKER_PREFIX + name)
+        pipe.srem(WORKER_REGISTRY, name)
         await pipe.execute()
 
 
 async def live_workers(redis: ArqRedis) -> int:
     """Workers whose last beat is younger than the TTL; dead names leave the index."""
-    names = list(await redis.smembers(REGISTRY_KEY))
+    names = list(await redis.smembers(WORKER_REGISTRY))
     if not names:
         return 0
     async with redis.pipeline(transaction=False) as pipe:
         for name in names:
-            pipe.exists(KEY_PREFIX + name.decode())
+            pipe.exists(WORKER_PREFIX + name.decode())
         alive = await pipe.execute()
     dead = [name for name, exists in zip(names, alive, strict=True) if not exists]
     if dead:
         # A worker beating right now is re-added by its next beat, two seconds on.
-        await redis.srem(REGISTRY_KEY, *dead)
+        await redis.srem(WORKER_REGISTRY, *dead)
     return sum(1 for exists in alive if exists)

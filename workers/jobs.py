@@ -12,8 +12,8 @@ from db import tasks as task_rows
 from ml.authoring import author_profile, author_quiz
 from ml.quiz import AnswerOutcome, Difficulty, QuestionType
 from ml.scoring import train
-from workers import tasks
-from workers.events import MODEL_CHANNEL
+from workers import task_runs
+from workers.keys import MODEL_CHANNEL, profile_channel
 
 GENERATE_QUIZ = "generate_quiz"
 ANALYZE_PROFILE = "analyze_profile"
@@ -69,7 +69,7 @@ async def _profile_work(
             streak_days=attempt["streak_days"],
         )
         await task_rows.succeed(conn, task["id"], profile_id)
-    return [tasks.profile_channel(attempt["student_id"])]
+    return [profile_channel(attempt["student_id"])]
 
 
 async def _train_work(ctx: dict[str, Any], task: dict[str, Any], engine: AsyncEngine) -> list[str]:
@@ -84,17 +84,17 @@ async def _train_work(ctx: dict[str, Any], task: dict[str, Any], engine: AsyncEn
 
 
 # `deadline` (a Unix time) is the task's, carried by the job; jobs queued before it was
-# passed have none, and `tasks.run` works it out.
+# passed have none, and `task_runs.run` works it out.
 async def generate_quiz(ctx: dict[str, Any], task_id: str, deadline: float | None = None) -> None:
-    await tasks.run(ctx, task_id, _quiz_work, deadline)
+    await task_runs.run(ctx, task_id, _quiz_work, deadline)
 
 
 async def analyze_profile(ctx: dict[str, Any], task_id: str, deadline: float | None = None) -> None:
-    await tasks.run(ctx, task_id, _profile_work, deadline)
+    await task_runs.run(ctx, task_id, _profile_work, deadline)
 
 
 async def train_model(ctx: dict[str, Any], task_id: str, deadline: float | None = None) -> None:
-    await tasks.run(ctx, task_id, _train_work, deadline)
+    await task_runs.run(ctx, task_id, _train_work, deadline)
 
 
 # Which job runs a task of each kind (the `tasks.kind` values), for queueing one again.

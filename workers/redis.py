@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 from arq.connections import ArqRedis, RedisSettings
 from redis.asyncio import ConnectionPool
 
-QUEUE_NAME = "learntwin:queue"
+from workers.keys import QUEUE_NAME
 
 
 def redis_settings(url: str) -> RedisSettings:

@@ -8,11 +8,11 @@ from arq import cron, func
 from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ml.llm import LLMClient
 from workers.config import WorkerConfig
 from workers.heartbeat import worker_name
 from workers.jobs import analyze_profile, generate_quiz, train_model
-from workers.redis import QUEUE_NAME
+from workers.keys import QUEUE_NAME
+from workers.llm import LLMClient
 from workers.running import LearnTwinWorker
 from workers.sweep import sweep
 
@@ -30,7 +30,7 @@ def build_worker(
     """A worker on the caller's Redis client and database engine; run it with
     `workers.running.keep_running`."""
     functions = [
-        # `tasks.run` decides when a task has failed; arq only counts runs (see arq_max_tries).
+        # `task_runs.run` decides when a task has failed; arq only counts runs (see arq_max_tries).
         func(job, name=job.__name__, timeout=config.job_timeout, max_tries=config.arq_max_tries)
         for job in (generate_quiz, analyze_profile, train_model)
     ]

@@ -28,8 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db import tasks
 from workers.events import publish
 from workers.jobs import JOB_FOR_KIND
+from workers.keys import task_channel
 from workers.outages import describe
-from workers.tasks import deadline_of, task_channel
+from workers.queueing import deadline_of
 
 log = logging.getLogger(__name__)
 

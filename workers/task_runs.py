@@ -1,78 +1,31 @@
-"""Creating tasks and running them: the row first, then the job under the same id."""
+"""Running a task's job: one try at a time, under the retry policy.
+
+The enqueuing side (creating the row, queueing the job) is `queueing`; this is what a
+worker does with the job once arq hands it over."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from arq.connections import ArqRedis
 from arq.worker import Retry
-from redis.exceptions import RedisError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db import tasks
 from workers.config import WorkerConfig
 from workers.events import publish
+from workers.keys import task_channel
 from workers.outages import BookkeepingStalled, describe, is_outage
 
 log = logging.getLogger(__name__)
 
-
-def task_channel(task_id: str) -> str:
-    return f"task:{task_id}"
-
-
-def profile_channel(student_id: str) -> str:
-    return f"profile:{student_id}"
-
-
-class QueueUnavailable(Exception):
-    """The job could not be queued; the task was marked FAILED."""
-
-
-async def create(
-    conn: AsyncConnection,
-    config: WorkerConfig,
-    *,
-    kind: str,
-    params: dict[str, Any],
-    owner_user_id: int | None,
-    owner_student_id: str | None,
-) -> dict[str, Any]:
-    """The task row, inside the caller's transaction; `enqueue` it after the commit."""
-    return await tasks.create(
-        conn,
-        task_id=str(uuid.uuid4()),
-        kind=kind,
-        params=params,
-        owner_user_id=owner_user_id,
-        owner_student_id=owner_student_id,
-        deadline=config.deadline,
-    )
-
-
-async def enqueue(engine: AsyncEngine, redis: ArqRedis, task: dict[str, Any], job: str) -> None:
-    """Queue the job under the task's id. If Redis refuses, the task is FAILED at once, so
-    no row is ever left QUEUED without a job."""
-    try:
-        await redis.enqueue_job(job, task["id"], _job_id=task["id"], deadline=deadline_of(task))
-    except (RedisError, OSError) as exc:
-        await tasks.fail(engine, task["id"], f"could not be queued: {type(exc).__name__}")
-        raise QueueUnavailable(str(exc)) from exc
-
-
-def deadline_of(task: dict[str, Any]) -> float:
-    """The task's deadline as a Unix time, carried by its job: a run that cannot reach
-    Postgres still knows how long it may wait for it."""
-    deadline: datetime = task["deadline_at"]
-    return deadline.timestamp()
-
-
+# What a job does once its task is RUNNING: store the result and mark SUCCEEDED in one
+# transaction, and return the channels (beside the task's own) to notify.
 Work = Callable[[dict[str, Any], dict[str, Any], AsyncEngine], Awaitable[list[str]]]
 
 

@@ -1,0 +1,66 @@
+"""Every Redis key prefix and pub/sub channel name the project uses, in one place.
+
+One Redis database is shared by the API processes and the workers, and may be shared
+with other applications too: every name here starts with `learntwin:`, so nothing of
+ours collides with anyone else's and an operator can see what is ours. Keys that arq
+writes (`arq:job:…`, `arq:in-progress:…`, `arq:result:…`) are named by arq itself, in
+`arq.constants`.
+
+Nothing here does I/O: the modules that read and write these keys import the names.
+"""
+
+from __future__ import annotations
+
+# --- jobs ------------------------------------------------------------------------------
+
+# arq's queue (a sorted set of job ids by the time they are due).
+QUEUE_NAME = "learntwin:queue"
+
+# --- change notifications (pub/sub) ------------------------------------------------------
+
+# Every channel is published as EVENT_PREFIX + a channel name below, so one pattern
+# subscription (EVENT_PREFIX + "*") per API process hears them all.
+EVENT_PREFIX = "learntwin:event:"
+
+MODEL_CHANNEL = "model"  # a new score model is active
+
+
+def class_channel(class_id: str) -> str:
+    """A class's metrics changed (ingest committed)."""
+    return f"class:{class_id}"
+
+
+def task_channel(task_id: str) -> str:
+    """A task's status or result changed."""
+    return f"task:{task_id}"
+
+
+def profile_channel(student_id: str) -> str:
+    """A student has a new learner profile."""
+    return f"profile:{student_id}"
+
+
+# --- worker heartbeats --------------------------------------------------------------------
+
+# One key per live worker (WORKER_PREFIX + its name, with a short TTL) and a set of the
+# names, so counting live workers reads only these and never scans the keyspace.
+WORKER_PREFIX = "learntwin:worker:"
+WORKER_REGISTRY = "learntwin:workers"
+
+# --- attempt limits -----------------------------------------------------------------------
+
+THROTTLE_PREFIX = "learntwin:throttle:"  # + the limit's own key (e.g. "login:email:…")
+
+# --- the prediction cache -----------------------------------------------------------------
+
+PREDICTION_PREFIX = "learntwin:prediction:"
+# Hits and misses (a hash), and the cached keys by expiry time (a sorted set): together
+# they answer cache statistics and clear the cache without scanning the keyspace.
+PREDICTION_STATS = "learntwin:prediction-stats"
+PREDICTION_INDEX = "learntwin:prediction-index"
+
+
+def prediction_prefix(version: str) -> str:
+    """The prefix of one model version's cached predictions: a new version never reads
+    an older version's answers."""
+    return f"{PREDICTION_PREFIX}{version}:"
