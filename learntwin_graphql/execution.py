@@ -7,13 +7,23 @@ the value completion for each of them, several microseconds a field. Here such a
 is read with getattr and coerced by its scalar or enum type directly; an object whose
 selected fields are all such fields (or __typename) is built in one loop, and so is a
 list of such objects. Anything out of the ordinary (a null for a non-null field, a value
-the type refuses, an awaitable, a raised error, a schema extension resolving fields,
-@defer or @stream) takes graphql-core's own path, so errors and their locations are
-exactly what they would be without the shortcut.
+the type refuses, an awaitable or a returned exception as a value or as a list item, a
+raised error, a schema extension resolving fields, @defer or @stream) takes graphql-core's
+own path, so errors and their locations are exactly what they would be without the
+shortcut.
+
+Whether a value is out of the ordinary is decided once per class and request: graphql-core
+asks `is_awaitable` and `isinstance(value, Exception)` of every value, which costs more
+than reading the fields of a row, so a class whose instances all answer alike (no
+`__getattr__`, `__getattribute__` or `__class__` of its own, not a generator) is
+remembered as ordinary after its first instance, and the check per value is one set
+lookup. An instance carrying its own `__await__` attribute is not seen; Python's `await`
+ignores such an attribute as well.
 """
 
 from __future__ import annotations
 
+from types import GeneratorType, WrapperDescriptorType
 from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
 
@@ -64,7 +74,38 @@ def plain_field(field: GraphQLField) -> PlainField | None:
     return PlainField(definition.python_name, field_type, non_null)
 
 
+# Classes whose every instance is a value as it is (see the module docstring).
+_ORDINARY_FROM_THE_START = frozenset({str, int, float, bool})
+# Per class: whether its class alone decides that an instance is neither awaitable nor an
+# exception (weak keys, so classes made at run time are not kept alive).
+_CLASS_DECIDES: WeakKeyDictionary[type, bool] = WeakKeyDictionary()
+
+
+def class_decides(kind: type) -> bool:
+    """Whether every instance of `kind` is awaitable, or an exception, exactly when any one
+    of them is: then one instance's answer can stand for the class's."""
+    try:
+        return _CLASS_DECIDES[kind]
+    except KeyError:
+        pass
+    # object's own hooks answer alike for every instance; so do the attribute hooks of
+    # classes written in C (slot wrappers), such as datetime's.
+    decides = kind is not GeneratorType and not any(
+        "__class__" in namespace
+        or any(
+            hook in namespace and not isinstance(namespace[hook], WrapperDescriptorType)
+            for hook in ("__getattr__", "__getattribute__")
+        )
+        for namespace in map(vars, kind.__mro__[:-1])
+    )
+    _CLASS_DECIDES[kind] = decides
+    return decides
+
+
 class LearnTwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's execution context, answering plain fields itself (see the module
+    docstring); every other field, and every value it is unsure of, goes to graphql-core."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Per grouped field set of this operation (kept alive, keyed by id): how to read
@@ -77,6 +118,8 @@ class LearnTwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if middleware is not None and middleware.middlewares
             else _PLAIN.setdefault(self.schema, {})
         )
+        # Classes seen in this operation whose instances are plain values (see _is_ordinary).
+        self._ordinary_classes: set[type] = set(_ORDINARY_FROM_THE_START)
 
     def complete_iterable_value(
         self,
@@ -131,6 +174,7 @@ class LearnTwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
         plan = None if new_defer_usages else self._plan(object_type, grouped_field_set)
         if plan is None:
             return None
+        ordinary = self._ordinary_classes
         rows: list[Any] = []
         for item in items:
             if item is None:
@@ -138,6 +182,10 @@ class LearnTwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     return None
                 rows.append(None)
                 continue
+            # An awaitable or a returned exception is completed (or reported) by
+            # graphql-core even when no field of it is read, as under __typename alone.
+            if type(item) not in ordinary and not self._is_ordinary(item):
+                return None
             row = self._row(plan, object_type, item)
             if row is None:
                 return None
@@ -185,12 +233,29 @@ class LearnTwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
             value = getattr(source, plain.attribute)
             if value is None:
                 return Undefined if plain.non_null else None
-            if self.is_awaitable(value):
+            # JSON passes any value through, String and ID coerce objects of our classes
+            # with str(): an exception, a future or Undefined would come out as data where
+            # graphql-core reports, awaits or nulls it.
+            if type(value) not in self._ordinary_classes and not self._is_ordinary(value):
                 return Undefined
             coerced = plain.type.coerce_output_value(value)
         except Exception:  # graphql-core's path reports it
             return Undefined
         return Undefined if coerced is None else coerced
+
+    def _is_ordinary(self, value: Any) -> bool:
+        """Whether graphql-core would take the value as it is: not an awaitable, not a
+        returned exception, not Undefined. Remembers the class when it decides that; an
+        error in the checks themselves is left for graphql-core to raise where it would."""
+        try:
+            if value is Undefined or isinstance(value, Exception) or self.is_awaitable(value):
+                return False
+        except Exception:
+            return False
+        kind = type(value)
+        if value.__class__ is kind and class_decides(kind):
+            self._ordinary_classes.add(kind)
+        return True
 
     def _plan(
         self, parent_type: GraphQLObjectType, grouped_field_set: dict[str, Any]
