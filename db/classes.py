@@ -23,6 +23,12 @@ async def class_page(engine: AsyncEngine, after: str | None, limit: int) -> list
         return [dict(row) for row in rows.mappings()]
 
 
+async def has_classes(engine: AsyncEngine) -> bool:
+    """Whether any class exists (a database that holds data)."""
+    async with engine.connect() as conn:
+        return bool(await conn.scalar(text("SELECT EXISTS (SELECT 1 FROM classes)")))
+
+
 async def existing_classes(engine: AsyncEngine, ids: Sequence[str]) -> set[str]:
     async with engine.connect() as conn:
         rows = await conn.execute(

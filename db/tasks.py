@@ -12,8 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from db.tables import tasks
 
 Row = dict[str, Any]
+# The one definition of a task's states and kinds (the GraphQL enums are built from these).
 QUEUED, RUNNING, SUCCEEDED, FAILED = "QUEUED", "RUNNING", "SUCCEEDED", "FAILED"
+STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED)
 FINISHED = (SUCCEEDED, FAILED)
+QUIZ_GENERATION, PROFILE_ANALYSIS, MODEL_TRAINING = (
+    "QUIZ_GENERATION",
+    "PROFILE_ANALYSIS",
+    "MODEL_TRAINING",
+)
+KINDS = (QUIZ_GENERATION, PROFILE_ANALYSIS, MODEL_TRAINING)
 
 
 async def create(

@@ -19,9 +19,11 @@ from starlette.types import Receive, Scope, Send
 from db.migrate import require_current
 from learntwin_graphql.config import DEV_API_KEY, Settings
 from learntwin_graphql.demo import load_demo
+from learntwin_graphql.errors import ApiError
 from learntwin_graphql.middleware import Admission, BodySizeLimit, RequestIdMiddleware
 from learntwin_graphql.model_registry import ensure_default_model
 from learntwin_graphql.routes import compat, export, health
+from learntwin_graphql.routes.credentials import api_error_response
 from learntwin_graphql.runtime import Runtime
 from learntwin_graphql.schema import build_schema
 from learntwin_graphql.view import GraphQLView
@@ -118,7 +120,7 @@ def create_app(
             ),
         ],
         lifespan=lifespan,
-        exception_handlers={HTTPException: _json_http_error},
+        exception_handlers={HTTPException: _json_http_error, ApiError: api_error_response},
     )
     if runtime is not None:
         # Without a lifespan run (e.g. an ASGI test transport) the app is ready at once.

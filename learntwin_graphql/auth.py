@@ -49,13 +49,6 @@ class Principal:
     def authenticated(self) -> bool:
         return self.role is not None
 
-    @property
-    def is_staff(self) -> bool:
-        return self.role in (Role.ADMIN, Role.INSTRUCTOR)
-
-    def can_see_student(self, student_id: str) -> bool:
-        return self.is_staff or (self.role is Role.LEARNER and self.student_id == student_id)
-
 
 ANONYMOUS = Principal()
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import (
     AliasChoices,
-    BaseModel,
     Field,
     SecretStr,
     ValidationError,
@@ -17,6 +17,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from ml.recommendations import Thresholds
 from workers.config import WorkerConfig
 
 DEV_API_KEY = "devkey"
@@ -26,20 +27,6 @@ DEV_JWT_SECRET = "learntwin-development-jwt-secret-not-for-production"
 
 def _env(*names: str) -> AliasChoices:
     return AliasChoices(*names)
-
-
-class RecommendationThresholds(BaseModel):
-    """The teaching-recommendation rules' thresholds (rates are shares 0..1)."""
-
-    recap_stuck: float = Field(0.30, ge=0, le=1)
-    recap_confidence: float = Field(5.0, ge=1, le=10)
-    recap_high_stuck: float = Field(0.50, ge=0, le=1)
-    recap_high_confidence: float = Field(4.0, ge=1, le=10)
-    examples_max: float = Field(0.20, ge=0, le=1)
-    breaks_pause: float = Field(0.30, ge=0, le=1)
-    breaks_high_pause: float = Field(0.50, ge=0, le=1)
-    enrichment_got_it: float = Field(0.70, ge=0, le=1)
-    enrichment_confidence: float = Field(7.5, ge=1, le=10)
 
 
 class Settings(BaseSettings):
@@ -77,8 +64,8 @@ class Settings(BaseSettings):
         900, ge=10, validation_alias=_env("LEARNTWIN_EXPORT_TOKEN_TTL")
     )
     # JSON, e.g. LEARNTWIN_RECOMMEND='{"recap_stuck": 0.4}'; unnamed thresholds keep defaults.
-    recommend: RecommendationThresholds = Field(
-        default_factory=RecommendationThresholds, validation_alias=_env("LEARNTWIN_RECOMMEND")
+    recommend: Thresholds = Field(
+        default_factory=Thresholds, validation_alias=_env("LEARNTWIN_RECOMMEND")
     )
     db_pool_size: int = Field(10, ge=1, validation_alias=_env("LEARNTWIN_DB_POOL_SIZE"))
     # Plain scalar fields read and coerced without graphql-core's per-field machinery
@@ -139,6 +126,23 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("recommend", mode="before")
+    @classmethod
+    def _thresholds_json(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except ValueError as exc:
+            raise ValueError(f"must be a JSON object ({exc})") from None
+
+    @field_validator("recommend")
+    @classmethod
+    def _thresholds_in_range(cls, value: Thresholds) -> Thresholds:
+        if wrong := value.out_of_range():
+            raise ValueError(f"out of range: {', '.join(wrong)}")
         return value
 
     @field_validator("database_url", "redis_url", "openai_base_url", "public_url", mode="before")

@@ -11,9 +11,9 @@ from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
-from learntwin_graphql.auth import ANONYMOUS, Principal, Role
+from learntwin_graphql.auth import ANONYMOUS, Principal
 from learntwin_graphql.config import Settings
-from learntwin_graphql.errors import ApiError, Forbidden, Unauthenticated
+from learntwin_graphql.errors import ApiError
 from learntwin_graphql.loaders import Loaders
 from learntwin_graphql.runtime import Runtime
 
@@ -51,16 +51,6 @@ class Context:
     def set_principal(self, principal: Principal) -> None:
         self._principal = principal
         self.auth_error = None
-
-    def require(self, *roles: Role) -> Principal:
-        """The caller, who must be authenticated and (when roles are given) hold one of them."""
-        principal = self.principal
-        if not principal.authenticated:
-            raise Unauthenticated()
-        if roles and principal.role not in roles:
-            allowed = " or ".join(role.value for role in roles)
-            raise Forbidden(f"This needs the {allowed} role.")
-        return principal
 
 
 Info = StrawberryInfo[Context, None]

@@ -5,11 +5,10 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db.classes import has_classes
 from db.metrics import ingest
-from db.tables import classes
 from ml.metrics import MetricRecord
 
 # Each class has its own character, so mastery and recommendations differ between them.
@@ -67,9 +66,8 @@ def demo_records(now: datetime, seed: int = 7) -> list[MetricRecord]:
 
 async def load_demo(engine: AsyncEngine) -> int:
     """Load the demo set into an empty database; returns how many records were stored."""
-    async with engine.connect() as conn:
-        if await conn.scalar(select(func.count()).select_from(classes)):
-            return 0
+    if await has_classes(engine):
+        return 0
     records = demo_records(datetime.now(UTC))
     stored = 0
     for start in range(0, len(records), 5_000):

@@ -16,7 +16,8 @@ RATE_LIMITED = "RATE_LIMITED"
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
-# The code of a request refused before GraphQL runs, by its HTTP status.
+# HTTP statuses and codes, both ways: a request refused before GraphQL runs gets the code
+# of its status, and a REST route answers an ApiError with the status of its code.
 _HTTP_CODES = {
     401: UNAUTHENTICATED,
     403: FORBIDDEN,
@@ -24,6 +25,7 @@ _HTTP_CODES = {
     429: RATE_LIMITED,
     503: SERVICE_UNAVAILABLE,
 }
+_STATUS_OF = {code: status for status, code in _HTTP_CODES.items()} | {BAD_USER_INPUT: 400}
 
 
 def http_error_body(status: int, message: str, **extensions: object) -> dict[str, object]:
@@ -69,6 +71,15 @@ class BadUserInput(ApiError):
 
 class RateLimited(ApiError):
     code = RATE_LIMITED
+
+
+class ServiceUnavailable(ApiError):
+    code = SERVICE_UNAVAILABLE
+
+
+def http_status(error: ApiError) -> int:
+    """The HTTP status a REST route answers `error` with."""
+    return getattr(error, "http_status", None) or _STATUS_OF.get(error.code, 500)
 
 
 def _with_code(

@@ -2,7 +2,7 @@
 
 Each batch function takes its own pooled connection, because batches run concurrently
 and one connection must never be used by two tasks at once. Access is checked here,
-where the data is loaded, so no resolver can forget it.
+where the data is loaded (rules from `permissions`), so no resolver can forget it.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from db import (
     score_models,
     tasks,
 )
+from learntwin_graphql import permissions
 from learntwin_graphql.auth import Principal
-from learntwin_graphql.errors import Forbidden, Unauthenticated
+from learntwin_graphql.errors import ApiError
 
 K = TypeVar("K", bound=Hashable)
 
@@ -65,31 +66,68 @@ def grouped_loader(
     return DataLoader(batch)
 
 
+Check = Callable[[Principal, Any], object]
+
+
 class Loaders:
-    """The request's DataLoaders, each built on first use: most requests need one or two."""
+    """The request's DataLoaders, each built on first use: most requests need one or two.
+
+    Every loader applies its rule from `permissions` to each key (or each row) before
+    the caller sees anything: a key the caller may not see fails alone, with its error,
+    while the others of the same batch load."""
 
     def __init__(self, engine: AsyncEngine, principal: Callable[[], Principal]) -> None:
         self._engine = engine
         self._principal = principal
 
-    def _staff(self, fetch: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    def _keys(self, check: Check, fetch: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+        """`fetch` for the ids that pass `check(principal, id)`; the others get the error."""
+
         async def checked(ids: list[Any], *arguments: Any) -> Any:
-            self.check_staff()
-            return await fetch(ids, *arguments)
+            principal = self._principal()
+            refused: dict[Any, Exception] = {}
+            for key in ids:
+                try:
+                    check(principal, key)
+                except ApiError as error:
+                    refused[key] = error
+            allowed = [key for key in ids if key not in refused]
+            found = await fetch(allowed, *arguments) if allowed else {}
+            return {**found, **refused}
 
         return checked
 
-    def _students_only(self, fetch: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-        async def checked(ids: list[Any], *arguments: Any) -> Any:
-            for student_id in ids:
-                self.check_student(student_id)
-            return await fetch(ids, *arguments)
+    def _rows(self, check: Check, fetch: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+        """`fetch`, then `check(principal, row)` on every row found."""
+
+        async def checked(ids: list[Any]) -> Any:
+            principal = self._principal()
+            found = await fetch(ids)
+            for key, row in list(found.items()):
+                try:
+                    check(principal, row)
+                except ApiError as error:
+                    found[key] = error
+            return found
 
         return checked
+
+    def _staff(self, fetch: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+        return self._keys(lambda principal, _key: permissions.require_staff(principal), fetch)
+
+    def _student(self, fetch: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+        return self._keys(permissions.require_student, fetch)
+
+    def _anyone(self, fetch: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+        return self._keys(lambda p, _key: permissions.require_authenticated(p), fetch)
 
     @cached_property
     def user(self) -> DataLoader:
-        return keyed_loader(lambda ids: identity.users_by_id(self._engine, ids))
+        return keyed_loader(
+            self._keys(
+                permissions.require_self, lambda ids: identity.users_by_id(self._engine, ids)
+            )
+        )
 
     @cached_property
     def class_exists(self) -> DataLoader:
@@ -101,9 +139,7 @@ class Loaders:
     @cached_property
     def student_exists(self) -> DataLoader:
         return keyed_loader(
-            self._students_only(
-                lambda ids: _as_flags(classes.existing_students(self._engine, ids))
-            ),
+            self._student(lambda ids: _as_flags(classes.existing_students(self._engine, ids))),
             default=False,
         )
 
@@ -142,7 +178,7 @@ class Loaders:
     @cached_property
     def student_metrics(self) -> DataLoader:
         return grouped_loader(
-            self._students_only(
+            self._student(
                 lambda ids, *args: metrics.metric_pages(self._engine, "student_id", ids, *args)
             ),
             default=lambda _: [],
@@ -158,7 +194,7 @@ class Loaders:
     @cached_property
     def student_mastery(self) -> DataLoader:
         return grouped_loader(
-            self._students_only(
+            self._student(
                 lambda ids, *args: metrics.mastery(self._engine, "student_id", ids, *args)
             ),
             default=lambda owner: metrics.empty_mastery("student_id", owner),
@@ -166,74 +202,55 @@ class Loaders:
 
     @cached_property
     def quiz(self) -> DataLoader:
-        return keyed_loader(lambda ids: quizzes.quizzes_by_id(self._engine, ids))
+        # Questions never carry their answers: any signed-in caller may read a quiz.
+        return keyed_loader(self._anyone(lambda ids: quizzes.quizzes_by_id(self._engine, ids)))
 
     @cached_property
     def quiz_questions(self) -> DataLoader:
-        return keyed_loader(lambda ids: quizzes.questions_of(self._engine, ids), default=[])
+        return keyed_loader(
+            self._anyone(lambda ids: quizzes.questions_of(self._engine, ids)), default=[]
+        )
 
     @cached_property
     def task(self) -> DataLoader:
-        return keyed_loader(lambda ids: tasks.by_ids(self._engine, ids))
+        return keyed_loader(
+            self._rows(permissions.require_task_owner, lambda ids: tasks.by_ids(self._engine, ids))
+        )
 
     @cached_property
     def profile(self) -> DataLoader:
-        return keyed_loader(lambda ids: profiles.profiles_by_id(self._engine, ids))
+        return keyed_loader(
+            self._rows(
+                lambda principal, row: permissions.require_student(principal, row["student_id"]),
+                lambda ids: profiles.profiles_by_id(self._engine, ids),
+            )
+        )
 
     @cached_property
     def latest_profile(self) -> DataLoader:
-        return keyed_loader(
-            self._students_only(lambda ids: profiles.latest_profiles(self._engine, ids))
-        )
+        return keyed_loader(self._student(lambda ids: profiles.latest_profiles(self._engine, ids)))
 
     @cached_property
     def student_attempts(self) -> DataLoader:
         return grouped_loader(
-            self._students_only(
+            self._student(
                 lambda ids, limit: quizzes.attempts_of_students(self._engine, ids, limit)
             ),
             default=lambda _: [],
         )
 
     @cached_property
-    def prediction_model(self) -> DataLoader:
-        return keyed_loader(lambda versions: score_models.by_versions(self._engine, versions))
+    def score_model(self) -> DataLoader:
+        return keyed_loader(
+            self._anyone(lambda versions: score_models.by_versions(self._engine, versions))
+        )
 
     @cached_property
     def student_predictions(self) -> DataLoader:
         return grouped_loader(
-            self._students_only(
-                lambda ids, limit: predictions.of_students(self._engine, ids, limit)
-            ),
+            self._student(lambda ids, limit: predictions.of_students(self._engine, ids, limit)),
             default=lambda _: [],
         )
-
-    def check_staff(self) -> Principal:
-        principal = self._principal()
-        if not principal.authenticated:
-            raise Unauthenticated()
-        if not principal.is_staff:
-            raise Forbidden("Class data needs the ADMIN or INSTRUCTOR role.")
-        return principal
-
-    def check_task(self, task: dict[str, Any]) -> Principal:
-        """Staff see every task; anyone else only the tasks they started."""
-        principal = self._principal()
-        if not principal.authenticated:
-            raise Unauthenticated()
-        if principal.is_staff:
-            return principal
-        if principal.user_id is None or task["owner_user_id"] != principal.user_id:
-            raise Forbidden("This task belongs to someone else.")
-        return principal
-
-    def check_student(self, student_id: str) -> Principal:
-        principal = self._principal()
-        if not principal.authenticated:
-            raise Unauthenticated()
-        if not principal.can_see_student(student_id):
-            raise Forbidden("A learner sees only the student linked to the account.")
-        return principal
 
 
 async def _as_flags(found: Awaitable[set[str]]) -> dict[str, bool]:

@@ -25,15 +25,16 @@ from learntwin_graphql.api.classes import ClassQuery
 from learntwin_graphql.api.identity import IdentityMutation, IdentityQuery
 from learntwin_graphql.api.ingest import IngestMutation
 from learntwin_graphql.api.predictions import PredictionMutation, PredictionQuery
-from learntwin_graphql.api.quizzing import QuizMutation, QuizQuery
+from learntwin_graphql.api.quizzes import QuizMutation, QuizQuery
 from learntwin_graphql.api.scalars import SCALAR_MAP
 from learntwin_graphql.api.subscriptions import Subscription
+from learntwin_graphql.api.tasks import TaskQuery
 from learntwin_graphql.config import Settings
 from learntwin_graphql.errors import classify
 from learntwin_graphql.execution import LearnTwinExecutionContext
 from learntwin_graphql.query_limits import RequestCost, validation_rules
 
-Query = merge_types("Query", (IdentityQuery, ClassQuery, QuizQuery, PredictionQuery))
+Query = merge_types("Query", (IdentityQuery, ClassQuery, TaskQuery, QuizQuery, PredictionQuery))
 Mutation = merge_types(
     "Mutation", (IdentityMutation, IngestMutation, QuizMutation, PredictionMutation)
 )

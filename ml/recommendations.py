@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from ml.metrics import MasteryStats
 
@@ -21,17 +22,32 @@ class TeachingAction(enum.Enum):
     ENRICHMENT = "ENRICHMENT"
 
 
+def _threshold(default: float, low: float, high: float) -> Any:
+    return field(default=default, metadata={"range": (low, high)})
+
+
 @dataclass(frozen=True)
 class Thresholds:
-    recap_stuck: float = 0.30
-    recap_confidence: float = 5.0
-    recap_high_stuck: float = 0.50
-    recap_high_confidence: float = 4.0
-    examples_max: float = 0.20
-    breaks_pause: float = 0.30
-    breaks_high_pause: float = 0.50
-    enrichment_got_it: float = 0.70
-    enrichment_confidence: float = 7.5
+    """The rules' thresholds: rates are shares 0..1, confidences 1..10 (`range`)."""
+
+    recap_stuck: float = _threshold(0.30, 0, 1)
+    recap_confidence: float = _threshold(5.0, 1, 10)
+    recap_high_stuck: float = _threshold(0.50, 0, 1)
+    recap_high_confidence: float = _threshold(4.0, 1, 10)
+    examples_max: float = _threshold(0.20, 0, 1)
+    breaks_pause: float = _threshold(0.30, 0, 1)
+    breaks_high_pause: float = _threshold(0.50, 0, 1)
+    enrichment_got_it: float = _threshold(0.70, 0, 1)
+    enrichment_confidence: float = _threshold(7.5, 1, 10)
+
+    def out_of_range(self) -> list[str]:
+        """The thresholds outside their range, each as `name (low..high)`."""
+        found = []
+        for spec in fields(self):
+            low, high = spec.metadata["range"]
+            if not low <= getattr(self, spec.name) <= high:
+                found.append(f"{spec.name} ({low}..{high})")
+        return found
 
 
 @dataclass(frozen=True)

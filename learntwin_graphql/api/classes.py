@@ -4,25 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
 
 import strawberry
 
-from db.classes import class_page
-from learntwin_graphql import auth
-from learntwin_graphql.api.learning import Profile, QuizAttempt
 from learntwin_graphql.api.predictions import Prediction
+from learntwin_graphql.api.profiles import Profile
+from learntwin_graphql.api.quizzes import QuizAttempt
 from learntwin_graphql.context import Info
-from learntwin_graphql.errors import BadUserInput
 from learntwin_graphql.pagination import Connection, build_connection, check_first, decode_cursor
+from learntwin_graphql.services import analytics, exports
 from learntwin_graphql.timeutil import format_datetime
 from ml.metrics import MasteryStats
-from ml.recommendations import Priority, Recommendation, TeachingAction, Thresholds, recommend
+from ml.recommendations import Priority, Recommendation, TeachingAction
 
 PriorityEnum = strawberry.enum(Priority, name="Priority")
 TeachingActionEnum = strawberry.enum(TeachingAction, name="TeachingAction")
 From = Annotated[datetime | None, strawberry.argument(name="from")]
-EXPORT_PURPOSE = "export"
 
 
 @strawberry.type(
@@ -95,15 +92,6 @@ class Metric:
         )
 
 
-def check_range(start: datetime | None, end: datetime | None) -> None:
-    if start is not None and end is not None and start > end:
-        raise BadUserInput("`from` must not be after `to`.", field="from")
-
-
-def thresholds(info: Info) -> Thresholds:
-    return Thresholds(**info.context.settings.recommend.model_dump())
-
-
 async def _metrics_page(
     info: Info,
     loader: Any,
@@ -114,7 +102,7 @@ async def _metrics_page(
     after: str | None,
 ) -> Connection[Metric]:
     check_first(first, info.context.settings.max_page_size)
-    check_range(start, end)
+    analytics.check_range(start, end)
     position = decode_cursor(after, datetime, int)
     rows = await loader.load((owner, start, end, position, first + 1))
     return build_connection(
@@ -146,7 +134,7 @@ class Student:
 
     @strawberry.field
     async def mastery(self, info: Info, from_: From = None, to: datetime | None = None) -> Mastery:
-        check_range(from_, to)
+        analytics.check_range(from_, to)
         stats = await info.context.loaders.student_mastery.load((self.id, from_, to))
         return Mastery.from_stats(stats)
 
@@ -203,7 +191,7 @@ class Class:
 
     @strawberry.field
     async def mastery(self, info: Info, from_: From = None, to: datetime | None = None) -> Mastery:
-        check_range(from_, to)
+        analytics.check_range(from_, to)
         return Mastery.from_stats(
             await info.context.loaders.class_mastery.load((self.id, from_, to))
         )
@@ -212,42 +200,24 @@ class Class:
     async def recommendations(
         self, info: Info, from_: From = None, to: datetime | None = None
     ) -> list[TeachingRecommendation]:
-        check_range(from_, to)
+        analytics.check_range(from_, to)
         stats = await info.context.loaders.class_mastery.load((self.id, from_, to))
-        return [TeachingRecommendation.from_rule(r) for r in recommend(stats, thresholds(info))]
+        rules = analytics.recommendations(info.context.runtime, stats)
+        return [TeachingRecommendation.from_rule(r) for r in rules]
 
     @strawberry.field(
         description="A link a browser can open as is (it carries a short-lived signed token)."
     )
     def export_url(self, info: Info, from_: From = None, to: datetime | None = None) -> str:
-        info.context.loaders.check_staff()
-        check_range(from_, to)
-        return export_url(info, self.id, from_, to)
-
-
-def export_claims(class_id: str, start: datetime | None, end: datetime | None) -> dict[str, Any]:
-    return {
-        "cls": class_id,
-        "from": format_datetime(start) if start else None,
-        "to": format_datetime(end) if end else None,
-    }
-
-
-def export_url(info: Info, class_id: str, start: datetime | None, end: datetime | None) -> str:
-    settings = info.context.settings
-    token = auth.sign_claims(
-        export_claims(class_id, start, end),
-        settings,
-        settings.export_token_ttl_seconds,
-        EXPORT_PURPOSE,
-    )
-    base = settings.public_url or str(info.context.request.base_url)
-    params = {"token": token}
-    if start:
-        params["from"] = format_datetime(start)
-    if end:
-        params["to"] = format_datetime(end)
-    return f"{base.rstrip('/')}/export/{quote(class_id, safe='')}.csv?{urlencode(params)}"
+        context = info.context
+        return exports.export_link(
+            context.runtime,
+            context.principal,
+            str(context.request.base_url),
+            self.id,
+            from_,
+            to,
+        )
 
 
 @strawberry.type
@@ -260,10 +230,11 @@ class ClassQuery:
     async def classes(
         self, info: Info, first: int = 50, after: str | None = None
     ) -> Connection[Class]:
-        info.context.loaders.check_staff()
         check_first(first, info.context.settings.max_page_size)
         key = decode_cursor(after, str)
-        rows = await class_page(info.context.engine, key[0] if key else None, first + 1)
+        rows = await analytics.class_page(
+            info.context.runtime, info.context.principal, key[0] if key else None, first + 1
+        )
         return build_connection(
             rows, first, key=lambda row: (row["id"],), node=lambda row: Class(id=row["id"])
         )

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 import strawberry
 
-from db import metrics
 from learntwin_graphql.api.fast_input import fast_input
 from learntwin_graphql.argument_checks import validated_per_record
-from learntwin_graphql.auth import Role
 from learntwin_graphql.context import Info
-from learntwin_graphql.errors import BadUserInput
-from learntwin_graphql.runtime import Runtime
-from ml.metrics import GRAPHQL_LABELS, RecordError, validate_batch
-from workers.events import class_channel, publish
+from learntwin_graphql.services import ingest
+from ml.metrics import GRAPHQL_LABELS, RecordError
 
 
 @strawberry.input
@@ -61,29 +55,15 @@ class IngestPayload:
     rejected: list[IngestError]
 
 
-async def store_and_notify(
-    runtime: Runtime, raws: Sequence[Any], labels: Mapping[str, str] | None = None
-) -> tuple[metrics.IngestResult, list[RecordError]]:
-    """Shared by GraphQL and the seed's REST route: validate, store, then (after the
-    commit) tell subscribers which classes changed."""
-    valid, errors = validate_batch(raws, labels=labels)
-    result = await metrics.ingest(runtime.engine, valid)
-    await publish(runtime.redis, [class_channel(c) for c in result.class_ids])
-    return result, errors
-
-
 @strawberry.type
 class IngestMutation:
     @strawberry.mutation(description="ADMIN or INSTRUCTOR. At most 10,000 records per call.")
     async def ingest_metrics(self, info: Info, records: list[MetricInput]) -> IngestPayload:
-        info.context.require(Role.ADMIN, Role.INSTRUCTOR)
-        limit = info.context.settings.max_ingest_batch
-        if len(records) > limit:
-            raise BadUserInput(
-                f"At most {limit} records per call; nothing was stored.", field="records"
-            )
-        result, errors = await store_and_notify(
-            info.context.runtime, [vars(record) for record in records], GRAPHQL_LABELS
+        result, errors = await ingest.ingest(
+            info.context.runtime,
+            info.context.principal,
+            [vars(record) for record in records],
+            GRAPHQL_LABELS,
         )
         return IngestPayload(
             accepted=result.accepted,

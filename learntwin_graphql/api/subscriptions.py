@@ -9,13 +9,15 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from db import metrics, profiles, tasks
+from db import profiles, tasks
+from learntwin_graphql import permissions
 from learntwin_graphql.api.classes import Mastery
-from learntwin_graphql.api.learning import Profile, Task
+from learntwin_graphql.api.profiles import Profile
+from learntwin_graphql.api.tasks import Task
 from learntwin_graphql.context import Info
 from learntwin_graphql.errors import NotFound
-from workers.events import class_channel
-from workers.tasks import profile_channel, task_channel
+from learntwin_graphql.services import analytics
+from workers.keys import class_channel, profile_channel, task_channel
 
 # A lost notification (e.g. Redis restarting) delays a subscriber by at most this long.
 RESYNC_SECONDS = 30.0
@@ -29,19 +31,14 @@ class Subscription:
     async def class_mastery(
         self, info: Info, class_id: strawberry.ID
     ) -> AsyncGenerator[Mastery, None]:
-        info.context.loaders.check_staff()
-        runtime = info.context.runtime
-
-        async def current() -> metrics.MasteryStats:
-            found = await metrics.mastery(runtime.reads, "class_id", [class_id], None, None)
-            return found.get(class_id) or metrics.empty_mastery("class_id", class_id)
-
+        runtime, principal = info.context.runtime, info.context.principal
+        permissions.require_staff(principal)
         async with runtime.broker.watch(class_channel(class_id)) as watch:
-            last = await current()
+            last = await analytics.class_mastery(runtime, principal, class_id)
             yield Mastery.from_stats(last)
             while True:
                 await watch.wait(RESYNC_SECONDS)
-                now = await current()
+                now = await analytics.class_mastery(runtime, principal, class_id)
                 if now != last:
                     last = now
                     yield Mastery.from_stats(now)
@@ -50,13 +47,13 @@ class Subscription:
         description="The task's state now, then each change; completes after SUCCEEDED or FAILED."
     )
     async def task(self, info: Info, id: strawberry.ID) -> AsyncGenerator[Task, None]:
-        info.context.require()
-        runtime = info.context.runtime
+        runtime, principal = info.context.runtime, info.context.principal
+        permissions.require_authenticated(principal)
         async with runtime.broker.watch(task_channel(id)) as watch:
             row = await tasks.get(runtime.reads, id)
             if row is None:
                 raise NotFound(f"No task {id!r}.")
-            info.context.loaders.check_task(row)
+            permissions.require_task_owner(principal, row)
             last = None
             while True:
                 state = (row["status"], row["result_id"], row["error"], row["finished_at"])
@@ -74,8 +71,8 @@ class Subscription:
     async def profile_updated(
         self, info: Info, student_id: strawberry.ID
     ) -> AsyncGenerator[Profile, None]:
-        info.context.loaders.check_student(student_id)
         runtime = info.context.runtime
+        permissions.require_student(info.context.principal, student_id)
         async with runtime.broker.watch(profile_channel(student_id)) as watch:
             # Only profiles stored from now on: start after the newest one there is.
             newest = (await profiles.latest_profiles(runtime.reads, [student_id])).get(student_id)

@@ -1,4 +1,5 @@
-"""The LearnTwin seed's REST routes, so its existing clients keep working."""
+"""REST routes compatible with the LearnTwin "Pipes & Persistence" API (ingest, mastery,
+recommendations), so its existing clients keep working."""
 
 from __future__ import annotations
 
@@ -9,20 +10,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from db import metrics
-from learntwin_graphql.api.ingest import store_and_notify
-from learntwin_graphql.routes.credentials import error, staff_or_error
+from learntwin_graphql.routes.credentials import caller, error
 from learntwin_graphql.routes.export import class_id_of, parse_range
 from learntwin_graphql.runtime import Runtime
+from learntwin_graphql.services import analytics, ingest
 from learntwin_graphql.timeutil import format_datetime
 from ml.metrics import MasteryStats
-from ml.recommendations import Thresholds, recommend
 
 
 async def ingest_json(request: Request) -> Response:
-    principal = await staff_or_error(request)
-    if isinstance(principal, Response):
-        return principal
+    principal = await caller(request)
     runtime: Runtime = request.app.state.runtime
     try:
         payload = orjson.loads(await request.body())
@@ -33,10 +30,7 @@ async def ingest_json(request: Request) -> Response:
     )
     if records is None:
         return error(400, "body must be a record or a list of records")
-    limit = runtime.settings.max_ingest_batch
-    if len(records) > limit:
-        return error(413, f"at most {limit} records per request; nothing was stored")
-    result, errors = await store_and_notify(runtime, records)
+    result, errors = await ingest.ingest(runtime, principal, records)
     return JSONResponse(
         {
             "rows_ok": result.accepted,
@@ -48,18 +42,14 @@ async def ingest_json(request: Request) -> Response:
 
 
 async def _class_mastery(request: Request) -> MasteryStats | Response:
-    principal = await staff_or_error(request)
-    if isinstance(principal, Response):
-        return principal
-    runtime: Runtime = request.app.state.runtime
+    principal = await caller(request)
     window = parse_range(request)
     if isinstance(window, Response):
         return window
     class_id = class_id_of(request)
     if isinstance(class_id, Response):
         return class_id
-    found = await metrics.mastery(runtime.reads, "class_id", [class_id], *window)
-    return found.get(class_id) or metrics.empty_mastery("class_id", class_id)
+    return await analytics.class_mastery(request.app.state.runtime, principal, class_id, *window)
 
 
 async def mastery(request: Request) -> Response:
@@ -84,8 +74,7 @@ async def recommendations(request: Request) -> Response:
     m = await _class_mastery(request)
     if isinstance(m, Response):
         return m
-    runtime: Runtime = request.app.state.runtime
-    rules = recommend(m, Thresholds(**runtime.settings.recommend.model_dump()))
+    rules = analytics.recommendations(request.app.state.runtime, m)
     return JSONResponse(
         {
             "class_id": m.class_id,

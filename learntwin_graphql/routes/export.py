@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from datetime import datetime
 from urllib.parse import quote
 
@@ -12,14 +9,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from db.metrics import export_csv
-from learntwin_graphql import auth
-from learntwin_graphql.api.classes import EXPORT_PURPOSE, export_claims
-from learntwin_graphql.routes.credentials import error, staff_or_error
+from learntwin_graphql import auth, permissions
+from learntwin_graphql.routes.credentials import caller, error
 from learntwin_graphql.runtime import Runtime
+from learntwin_graphql.services import exports
 from learntwin_graphql.timeutil import parse_datetime
-
-_QUEUE_CHUNKS = 64  # chunks in flight between COPY and the socket: the memory bound
 
 
 def class_id_of(request: Request) -> str | JSONResponse:
@@ -65,41 +59,13 @@ async def export(request: Request) -> Response:
     token = request.query_params.get("token")
     if token:
         try:
-            claims = auth.verify_claims(token, runtime.settings, EXPORT_PURPOSE)
+            exports.check_link(runtime, token, class_id, start, end)
         except auth.AuthError as exc:
             return error(401, str(exc))
-        if {k: claims.get(k) for k in ("cls", "from", "to")} != export_claims(class_id, start, end):
-            return error(401, "the link does not match this class and range")
     else:
-        principal = await staff_or_error(request)
-        if isinstance(principal, Response):
-            return principal
-
-    async def body() -> AsyncIterator[bytes]:
-        queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=_QUEUE_CHUNKS)
-
-        async def sink(chunk: bytes | bytearray) -> None:
-            await queue.put(bytes(chunk))  # asyncpg hands out bytearrays
-
-        async def copy() -> None:
-            try:
-                await export_csv(runtime.engine, class_id, start, end, sink)
-            finally:
-                await queue.put(None)
-
-        task = asyncio.create_task(copy())
-        try:
-            while (chunk := await queue.get()) is not None:
-                yield chunk
-            await task  # surfaces a COPY failure instead of a silently short file
-        finally:
-            if not task.done():  # the client went away: stop reading from Postgres
-                task.cancel()
-                with contextlib.suppress(BaseException):
-                    await task
-
+        permissions.require_staff(await caller(request))
     return StreamingResponse(
-        body(),
+        exports.stream_csv(runtime, class_id, start, end),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": content_disposition(f"{class_id}.csv"),

@@ -11,8 +11,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from db.engine import ping as ping_postgres
-from learntwin_graphql.auth import Principal
-from learntwin_graphql.routes.credentials import staff_or_error
+from learntwin_graphql import permissions
+from learntwin_graphql.routes.credentials import caller
 from learntwin_graphql.runtime import Runtime
 from workers.heartbeat import live_workers
 
@@ -39,10 +39,10 @@ async def _may_see_errors(request: Request) -> bool:
     if not (request.headers.get("x-api-key") or request.headers.get("authorization")):
         return False
     try:
-        caller = await asyncio.wait_for(staff_or_error(request), CHECK_TIMEOUT)
+        principal = await asyncio.wait_for(caller(request), CHECK_TIMEOUT)
     except Exception:
         return False
-    return isinstance(caller, Principal)
+    return permissions.is_staff(principal)
 
 
 async def readyz(request: Request) -> JSONResponse:
