@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import datetime
+from decimal import Decimal
 from enum import Enum
+from types import GeneratorType
 from typing import Any
 
 import pytest
 import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.permission import BasePermission
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from learntwin_graphql.execution import LearnTwinExecutionContext, plain_field
+from learntwin_graphql.config import Settings
+from learntwin_graphql.execution import LearnTwinExecutionContext, class_decides, plain_field
+from learntwin_graphql.schema import build_schema
 
 
 @strawberry.enum
@@ -167,3 +174,76 @@ def test_only_attribute_reads_are_plain():
     }
     assert plain_field(item.fields["score"]).non_null is False
     assert plain_field(item.fields["name"]).non_null is True
+
+
+def test_the_class_decides_only_when_every_instance_answers_alike():
+    class Lookup:
+        def __getattr__(self, name: str) -> Any:
+            raise AttributeError(name)
+
+    class Disguised:
+        __class__ = property(lambda self: int)  # type: ignore[assignment]
+
+    for kind in (Item, Level, datetime, Decimal, ValueError, asyncio.Future):
+        assert class_decides(kind), kind
+    for kind in (Lookup, Disguised, GeneratorType):
+        assert not class_decides(kind), kind
+
+
+@strawberry.type
+class Shifty:
+    """Its instances tell is_awaitable different things, so each one is asked."""
+
+    name: str
+    awaitable: strawberry.Private[bool] = False
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute == "__await__" and self.awaitable:
+            return lambda: iter(())
+        raise AttributeError(attribute)
+
+
+@strawberry.type
+class ShiftyQuery:
+    @strawberry.field
+    def shifty(self) -> list[Shifty | None]:
+        return [Shifty(name="a"), Shifty(name="b", awaitable=True)]
+
+
+@pytest.mark.parametrize("query", ["{ shifty { __typename } }", "{ shifty { name } }"])
+async def test_instances_the_class_does_not_decide_are_each_checked(query):
+    reference, fast = (
+        strawberry.Schema(ShiftyQuery),
+        strawberry.Schema(ShiftyQuery, execution_context_class=LearnTwinExecutionContext),
+    )
+    expected = _answer(await reference.execute(query))
+    assert expected[1], "graphql-core should refuse to await the second item"
+    assert _answer(await fast.execute(query)) == expected
+
+
+class CountingContext(LearnTwinExecutionContext):
+    """Counts the fields graphql-core resolves itself."""
+
+    resolved: list[str] = []
+
+    def build_resolve_info(self, field_def: Any, field_nodes: Any, *args: Any) -> Any:
+        CountingContext.resolved.append(field_nodes[0].name.value)
+        return super().build_resolve_info(field_def, field_nodes, *args)
+
+
+async def test_ordinary_values_take_the_shortcut():
+    # Without this the differential tests would pass on a shortcut that never runs.
+    fast = strawberry.Schema(Query, execution_context_class=CountingContext)
+    CountingContext.resolved = []
+    result = await fast.execute("{ items { __typename name score level count } later { name } }")
+    assert result.errors is None
+    assert CountingContext.resolved == ["items", "later"]
+
+
+def test_the_setting_chooses_the_execution_context(monkeypatch):
+    on = build_schema(Settings.model_construct())
+    off = build_schema(Settings.model_construct(plain_field_shortcut=False))
+    assert on.execution_context_class is LearnTwinExecutionContext
+    assert off.execution_context_class is StrawberryGraphQLCoreExecutionContext
+    monkeypatch.setenv("LEARNTWIN_PLAIN_FIELD_SHORTCUT", "false")
+    assert Settings().plain_field_shortcut is False
