@@ -31,11 +31,13 @@ class Watch:
         self._changed.set()
 
     async def wait(self, within: float | None = None) -> bool:
-        """True when something changed, False when the timeout passed first."""
-        try:
-            await asyncio.wait_for(self._changed.wait(), within)
-        except TimeoutError:
-            return False
+        """True when something changed, False when the timeout passed first. A change
+        already marked returns at once, even with no time to wait (`within=0`)."""
+        if not self._changed.is_set():
+            try:
+                await asyncio.wait_for(self._changed.wait(), within)
+            except TimeoutError:
+                return False
         self._changed.clear()
         return True
 

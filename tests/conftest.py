@@ -29,10 +29,12 @@ from db.embedded import EmbeddedPostgres, EmbeddedRedis
 from db.engine import create_engine
 from db.migrate import migrate
 from db.tables import metadata
+from db.tasks import FINISHED
 from learntwin_graphql.app import create_app
 from learntwin_graphql.config import Settings
 from learntwin_graphql.runtime import Runtime
 from workers.redis import connect
+from workers.settings import build_worker
 
 ADMIN_KEY = "test-admin-key"
 PROTOCOL = "graphql-transport-ws"
@@ -223,7 +225,8 @@ def ws_connect(client: httpx.AsyncClient, url: str = "http://test/graphql", **kw
 
 @pytest.fixture
 async def worker(runtime: Runtime) -> AsyncIterator[Runtime]:
-    """The runtime with an in-process arq worker running its jobs."""
+    """The runtime with an in-process arq worker running its jobs, for tests of live
+    behaviour (subscriptions following a task); those that only need work done use `jobs`."""
     runtime.start_worker()
     yield runtime
 
@@ -231,19 +234,56 @@ async def worker(runtime: Runtime) -> AsyncIterator[Runtime]:
 TASK = "query($id: ID!) { task(id: $id) { id kind status error result { __typename ... on Quiz { id } ... on Profile { id } } } }"
 
 
+async def task_state(gql: GraphQLClient, task_id: str, **auth: Any) -> dict[str, Any]:
+    body = await gql(TASK, {"id": task_id}, **auth)
+    return body["data"]["task"]
+
+
 async def wait_for_task(
     gql: GraphQLClient, task_id: str, *, seconds: float = 20.0, **auth: Any
 ) -> dict[str, Any]:
-    """Poll until the task is finished; returns its last state."""
+    """Poll until the task is finished by a worker running beside the test; returns its
+    last state."""
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
-        body = await gql(TASK, {"id": task_id}, **auth)
-        task = body["data"]["task"]
-        if task["status"] in ("SUCCEEDED", "FAILED"):
+        task = await task_state(gql, task_id, **auth)
+        if task["status"] in FINISHED:
             return task
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"task {task_id} still {task['status']} after {seconds} s")
         await asyncio.sleep(0.05)
+
+
+class Jobs:
+    """Runs the queued jobs on an arq worker in burst mode: for tests that need background
+    work done, with no worker living beside them and no polling."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def run(self) -> int:
+        """Run every queued job, and the retries they schedule, until the queue is empty;
+        returns how many ran. A job that raised fails the test (arq's `run_check`)."""
+        runtime = self.runtime
+        worker = build_worker(
+            connect(runtime.redis_url), runtime.engine, runtime.worker_config, burst=True
+        )
+        try:
+            return await worker.run_check()
+        finally:
+            await worker.close()
+
+    async def finish(self, gql: GraphQLClient, task_id: str, **auth: Any) -> dict[str, Any]:
+        """Run the queued jobs, then the task's state, which must be final by then."""
+        await self.run()
+        task = await task_state(gql, task_id, **auth)
+        assert task["status"] in FINISHED, task
+        return task
+
+
+@pytest.fixture
+def jobs(runtime: Runtime) -> Jobs:
+    return Jobs(runtime)
 
 
 @pytest.fixture(scope="session")

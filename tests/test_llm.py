@@ -1,6 +1,6 @@
 """Every LLM path against the fake OpenAI-compatible server: structured output, JSON mode,
 malformed and wrong-shaped answers, errors, hangs and no key, for quizzes and profiles;
-then one quiz written by the LLM end to end through GraphQL and a worker."""
+then one quiz written by the LLM end to end through GraphQL and a (burst-mode) worker."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from ml.profiling import fallback_profile, level_for_score
 from ml.quiz import AnswerOutcome, ContentSource, Difficulty, QuestionType
 from ml.quizgen import fallback_quiz, validate_draft
 from tests import fake_llm
-from tests.conftest import GraphQLClient, Services, clean, make_settings, wait_for_task
+from tests.conftest import GraphQLClient, Jobs, Services, clean, make_settings
 from tests.fake_llm import (
     ERROR,
     GOOD,
@@ -258,7 +258,6 @@ async def test_a_generated_quiz_comes_from_the_llm_through_graphql(services: Ser
         )
         runtime = await Runtime.start(settings, run_migrations=False)
         try:
-            runtime.start_worker()
             transport = httpx.ASGITransport(create_app(runtime=runtime))
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
                 gql = GraphQLClient(http)
@@ -266,7 +265,7 @@ async def test_a_generated_quiz_comes_from_the_llm_through_graphql(services: Ser
                     "mutation($i: GenerateQuizInput!) { generateQuiz(input: $i) { id status } }",
                     {"i": {"topic": "cell biology", "questionCount": 7}},
                 )
-                task = await wait_for_task(gql, body["data"]["generateQuiz"]["id"])
+                task = await Jobs(runtime).finish(gql, body["data"]["generateQuiz"]["id"])
                 assert task["status"] == "SUCCEEDED", task
                 quiz = (
                     await gql(

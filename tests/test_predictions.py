@@ -6,20 +6,22 @@ import asyncio
 import dataclasses
 
 import httpx
+import numpy as np
 
 from db import score_models
+from learntwin_graphql import prediction_cache
 from learntwin_graphql.app import create_app
 from learntwin_graphql.runtime import Runtime
 from tests.conftest import (
     GraphQLClient,
+    Jobs,
     clean,
     error_codes,
     free_port,
     make_settings,
-    wait_for_task,
 )
 from workers.events import publish
-from workers.keys import MODEL_CHANNEL
+from workers.keys import MODEL_CHANNEL, PREDICTION_INDEX
 
 PREDICT = """
 mutation($s: [StudentFeaturesInput!]!) { predictScores(students: $s) {
@@ -94,6 +96,43 @@ async def test_the_cache_works_on_a_redis_that_lost_its_scripts(gql, runtime, sc
     assert again["cacheHits"] == 3 and all(p["cached"] for p in again["predictions"])
 
 
+def feature_rows(first: int, count: int) -> np.ndarray:
+    return np.array([[50 + i, 60, 55, 65, 30] for i in range(first, first + count)], float)
+
+
+async def test_cached_entries_leave_the_count_when_they_expire(runtime, trained_model):
+    """The count follows Redis's expiry with no scan: expired entries are trimmed from the
+    index when the statistics are read."""
+    redis = runtime.redis
+    await prediction_cache.predict_batch(redis, trained_model, feature_rows(0, 3), 1)
+    await prediction_cache.predict_batch(redis, trained_model, feature_rows(3, 2), 60)
+    assert (await prediction_cache.cache_stats(redis)).keys == 5
+    await asyncio.sleep(1.2)
+    stats = await prediction_cache.cache_stats(redis)
+    assert (stats.hits, stats.misses, stats.keys) == (0, 5, 2)
+    assert await redis.zcard(PREDICTION_INDEX) == 2
+    # Only the live entries count as removed, and nothing of the cache is left behind.
+    assert await prediction_cache.clear_cache(redis) == 2
+    assert not await redis.exists(PREDICTION_INDEX)
+    assert (await prediction_cache.cache_stats(redis)).keys == 0
+
+
+async def test_the_count_holds_each_entry_once_across_writers_and_versions(runtime, trained_model):
+    redis = runtime.redis
+    rows = feature_rows(0, 4)
+    # Two batches missing the same entries at once both store them: still one entry each.
+    await asyncio.gather(
+        *(prediction_cache.predict_batch(redis, trained_model, rows, 60) for _ in range(2))
+    )
+    assert (await prediction_cache.cache_stats(redis)).keys == 4
+    newer = dataclasses.replace(trained_model, version=trained_model.version + "-next")
+    await prediction_cache.predict_batch(redis, newer, rows, 60)
+    assert (await prediction_cache.cache_stats(redis)).keys == 8
+    assert await prediction_cache.clear_cache(redis) == 8
+    again = await prediction_cache.predict_batch(redis, newer, rows, 60)
+    assert again.cache_hits == 0
+
+
 async def test_batch_size_and_feature_validation(gql, score_model):
     assert error_codes(await gql(PREDICT, {"s": []})) == ["BAD_USER_INPUT"]
     assert error_codes(await gql(PREDICT, {"s": [student(i) for i in range(101)]})) == [
@@ -161,11 +200,11 @@ async def test_a_new_active_version_reaches_the_process(gql, runtime, score_mode
     assert body["cacheHits"] == 0 and body["predictions"][0]["modelVersion"] == newer.version
 
 
-async def test_training_runs_as_a_task_and_activates_the_new_model(gql, worker, score_model):
+async def test_training_runs_as_a_task_and_activates_the_new_model(gql, jobs: Jobs, score_model):
     body = await gql("mutation { trainPredictionModel { id kind status } }")
     task = body["data"]["trainPredictionModel"]
     assert task["kind"] == "MODEL_TRAINING" and task["status"] == "QUEUED"
-    done = await wait_for_task(gql, task["id"], seconds=60)
+    done = await jobs.finish(gql, task["id"])
     assert done["status"] == "SUCCEEDED"
     result = await gql(
         "query($id: ID!) { task(id: $id) { result { ... on PredictionModel { version algorithm r2 } } } }",

@@ -1,14 +1,24 @@
-"""Quiz generation, submission, grading and profiles through GraphQL and a real worker."""
+"""Quiz generation, submission, grading and profiles through GraphQL and a real worker
+(in burst mode where only the work matters, running beside the test for subscriptions)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import func, select
 
 from db.tables import profiles, quiz_questions, quizzes
-from tests.conftest import ADMIN_KEY, error_codes, wait_for_task, ws_client, ws_connect
+from tests.conftest import (
+    ADMIN_KEY,
+    GraphQLClient,
+    Jobs,
+    error_codes,
+    wait_for_task,
+    ws_client,
+    ws_connect,
+)
 
 GENERATE = """
 mutation($input: GenerateQuizInput!) { generateQuiz(input: $input) { id kind status createdAt } }
@@ -39,7 +49,14 @@ async def register(gql, email: str, student_id: str) -> str:
     return body["data"]["register"]["token"]
 
 
-async def make_quiz(gql, topic="python", count=6, **auth: Any) -> dict[str, Any]:
+# How a test sees a task finished: `Jobs.finish` (burst mode) or `wait_for_task` (polling
+# a worker that runs beside the test).
+Finish = Callable[..., Awaitable[dict[str, Any]]]
+
+
+async def make_quiz(
+    gql: GraphQLClient, finish: Finish, topic: str = "python", count: int = 6, **auth: Any
+) -> dict[str, Any]:
     body = await gql(
         GENERATE,
         {"input": {"topic": topic, "questionCount": count, "difficulty": "BEGINNER"}},
@@ -47,14 +64,14 @@ async def make_quiz(gql, topic="python", count=6, **auth: Any) -> dict[str, Any]
     )
     task = body["data"]["generateQuiz"]
     assert task["kind"] == "QUIZ_GENERATION" and task["status"] == "QUEUED"
-    done = await wait_for_task(gql, task["id"], **auth)
+    done = await finish(gql, task["id"], **auth)
     assert done["status"] == "SUCCEEDED", done
     assert done["result"]["__typename"] == "Quiz"
     return (await gql(QUIZ, {"id": done["result"]["id"]}, **auth))["data"]["quiz"]
 
 
-async def test_generate_quiz_runs_on_the_worker_with_the_fallback(gql, worker):
-    quiz = await make_quiz(gql, "Python programming", 8)
+async def test_generate_quiz_runs_on_the_worker_with_the_fallback(gql, jobs: Jobs):
+    quiz = await make_quiz(gql, jobs.finish, "Python programming", 8)
     assert quiz["source"] == "FALLBACK" and quiz["difficulty"] == "BEGINNER"
     assert [q["number"] for q in quiz["questions"]] == list(range(1, 9))
     assert {q["type"] for q in quiz["questions"]} == {
@@ -83,8 +100,8 @@ async def test_generate_quiz_validation(gql):
     ]
 
 
-async def test_submit_grades_at_once_and_profiles_in_the_background(gql, worker, runtime):
-    quiz = await make_quiz(gql, "sql", 5)
+async def test_submit_grades_at_once_and_profiles_in_the_background(gql, jobs: Jobs, runtime):
+    quiz = await make_quiz(gql, jobs.finish, "sql", 5)
     wrong = [{"questionId": q["id"], "values": ["definitely not it"]} for q in quiz["questions"]]
     first = (
         await gql(SUBMIT, {"input": {"quizId": quiz["id"], "studentId": "s-1", "answers": wrong}})
@@ -103,7 +120,7 @@ async def test_submit_grades_at_once_and_profiles_in_the_background(gql, worker,
     assert second["profileTask"]["kind"] == "PROFILE_ANALYSIS"
 
     for submission in (first, second):
-        done = await wait_for_task(gql, submission["profileTask"]["id"])
+        done = await jobs.finish(gql, submission["profileTask"]["id"])
         assert done["status"] == "SUCCEEDED" and done["result"]["__typename"] == "Profile"
     student = (await gql(STUDENT, {"id": "s-1"}))["data"]["student"]
     assert [a["id"] for a in student["quizAttempts"]] == [second["attempt"]["id"], attempt["id"]]
@@ -116,8 +133,8 @@ async def test_submit_grades_at_once_and_profiles_in_the_background(gql, worker,
         assert await conn.scalar(select(func.count()).select_from(profiles)) == 2
 
 
-async def test_partial_answers_and_bad_submissions(gql, worker):
-    quiz = await make_quiz(gql, "algebra", 4)
+async def test_partial_answers_and_bad_submissions(gql, jobs: Jobs):
+    quiz = await make_quiz(gql, jobs.finish, "algebra", 4)
     one = [{"questionId": quiz["questions"][0]["id"], "values": ["nope"]}]
     body = await gql(SUBMIT, {"input": {"quizId": quiz["id"], "studentId": "s-2", "answers": one}})
     attempt = body["data"]["submitQuiz"]["attempt"]
@@ -147,7 +164,7 @@ async def test_unknown_ids_are_null(gql):
     assert body["data"] == {"task": None, "quiz": None}
 
 
-async def test_learners_act_only_for_their_student(gql, worker):
+async def test_learners_act_only_for_their_student(gql, jobs: Jobs):
     token = await register(gql, "ln@example.org", "s-own")
     other = await register(gql, "other@example.org", "s-other")
     body = await gql(
@@ -156,7 +173,7 @@ async def test_learners_act_only_for_their_student(gql, worker):
     assert error_codes(body) == ["FORBIDDEN"]
     own = await gql(GENERATE, {"input": {"topic": "statistics", "questionCount": 3}}, token=token)
     task_id = own["data"]["generateQuiz"]["id"]
-    done = await wait_for_task(gql, task_id, token=token)
+    done = await jobs.finish(gql, task_id, token=token)
     assert done["status"] == "SUCCEEDED"
     # Somebody else's task is not theirs to see; staff see every task.
     assert error_codes(
@@ -204,7 +221,7 @@ async def test_task_subscription_yields_each_state_then_completes(gql, app, work
 
 
 async def test_profile_updated_pushes_new_profiles(gql, app, worker):
-    quiz = await make_quiz(gql, "python", 3)
+    quiz = await make_quiz(gql, wait_for_task, "python", 3)
     async with ws_client(app) as http, ws_connect(http) as ws:
         await ws.send_json({"type": "connection_init", "payload": {"apiKey": ADMIN_KEY}})
         await ws.receive_json(timeout=5)

@@ -26,25 +26,29 @@ def build_worker(
     *,
     handle_signals: bool = False,
     max_jobs: int = 10,
+    burst: bool = False,
 ) -> LearnTwinWorker:
     """A worker on the caller's Redis client and database engine; run it with
-    `workers.running.keep_running`."""
+    `workers.running.keep_running`.
+
+    A `burst` worker runs the queued jobs, and the retries they schedule, until the queue
+    is empty, then its `async_run` returns: for tests and one-off runs that only need the
+    work done. It runs no sweeper: each tick is queued ahead of its time, so the queue
+    would seldom be empty, and finding lost work is the long-running workers' job."""
     functions = [
         # `task_runs.run` decides when a task has failed; arq only counts runs (see arq_max_tries).
         func(job, name=job.__name__, timeout=config.job_timeout, max_tries=config.arq_max_tries)
         for job in (generate_quiz, analyze_profile, train_model)
     ]
-    cron_jobs = [
-        # Cron timeouts count in arq's in-progress mark (the longest timeout + 10 s),
-        # which decides how soon a dead worker's job runs again: keep them short. Each
-        # tick runs on one worker only (cron job ids are unique per tick).
-        cron(
-            sweep,
-            second=set(range(0, 60, SWEEP_EVERY_SECONDS)),
-            run_at_startup=True,
-            timeout=min(30, config.job_timeout),
-        ),
-    ]
+    # Cron timeouts count in arq's in-progress mark (the longest timeout + 10 s), which
+    # decides how soon a dead worker's job runs again: keep them short. Each tick runs on
+    # one worker only (cron job ids are unique per tick).
+    sweeper = cron(
+        sweep,
+        second=set(range(0, 60, SWEEP_EVERY_SECONDS)),
+        run_at_startup=True,
+        timeout=min(30, config.job_timeout),
+    )
     llm = LLMClient(
         api_key=config.llm_api_key,
         base_url=config.llm_base_url,
@@ -60,13 +64,14 @@ def build_worker(
     return LearnTwinWorker(
         name=name,
         functions=functions,
-        cron_jobs=cron_jobs,
+        cron_jobs=[] if burst else [sweeper],
         redis_pool=redis,
         queue_name=QUEUE_NAME,
         ctx=ctx,
         on_shutdown=on_shutdown,
         handle_signals=handle_signals,
         max_jobs=max_jobs,
+        burst=burst,
         job_timeout=config.job_timeout,
         max_tries=config.arq_max_tries,
         keep_result=3600,
