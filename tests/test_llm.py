@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -16,7 +17,8 @@ import pytest
 from learntwin_graphql.app import create_app
 from learntwin_graphql.runtime import Runtime
 from ml.authoring import author_profile, author_quiz
-from ml.profiling import fallback_profile, level_for_score
+from ml.llm import parse_json_answer
+from ml.profiling import ProfileLLM, fallback_profile, level_for_score
 from ml.quiz import AnswerOutcome, ContentSource, Difficulty, QuestionType
 from ml.quizgen import fallback_quiz, validate_draft
 from tests import fake_llm
@@ -106,6 +108,20 @@ async def quiz_from(llm: LLMClient, count: int = 6):
         return await author_quiz(llm, TOPIC, count, Difficulty.BEGINNER)
     finally:
         await llm.close()
+
+
+def test_answers_are_read_without_any_client() -> None:
+    """Reading an answer is pure (ml): the JSON alone, or the first object in prose."""
+    good = json.dumps(PROFILE_JSON)
+    assert parse_json_answer(good, ProfileLLM).value == ProfileLLM.model_validate(PROFILE_JSON)
+    fenced = parse_json_answer(f"Here it is:\n```json\n{good}\n```", ProfileLLM)
+    assert fenced.value is not None and fenced.reason is None
+    assert parse_json_answer("no json here", ProfileLLM).reason == (
+        "LLM answer holds no JSON object"
+    )
+    assert "not valid JSON" in (parse_json_answer("{oops}", ProfileLLM).reason or "")
+    wrong = parse_json_answer('{"level": 0}', ProfileLLM)
+    assert wrong.value is None and "does not match the schema" in (wrong.reason or "")
 
 
 async def test_a_good_answer_is_an_llm_quiz_asked_with_a_json_schema(fake, caplog):
