@@ -97,9 +97,9 @@ async def train_model(ctx: dict[str, Any], task_id: str, deadline: float | None 
     await task_runs.run(ctx, task_id, _train_work, deadline)
 
 
-# Which job runs a task of each kind (the `tasks.kind` values), for queueing one again.
+# Which job runs a task of each kind (defined in `db.tasks`), for queueing one again.
 JOB_FOR_KIND = {
-    "QUIZ_GENERATION": GENERATE_QUIZ,
-    "PROFILE_ANALYSIS": ANALYZE_PROFILE,
-    "MODEL_TRAINING": TRAIN_MODEL,
+    task_rows.QUIZ_GENERATION: GENERATE_QUIZ,
+    task_rows.PROFILE_ANALYSIS: ANALYZE_PROFILE,
+    task_rows.MODEL_TRAINING: TRAIN_MODEL,
 }
