@@ -1,0 +1,282 @@
+"""Who may do what: the rules of `permissions`, and a table of every root field,
+mutation and subscription with the roles allowed, checked role by role through the API.
+
+A field the schema gains without a row here fails `test_every_root_field_has_a_rule`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from httpx_ws import WebSocketDisconnect
+
+from learntwin_graphql import permissions
+from learntwin_graphql.auth import ANONYMOUS, Principal, Role
+from learntwin_graphql.errors import Forbidden, Unauthenticated
+from learntwin_graphql.schema import schema
+from tests.conftest import ADMIN_KEY, error_codes, learner_token, ws_client, ws_connect
+from tests.test_analytics import ingest, record
+
+ADMIN = Principal(role=Role.ADMIN, api_key_name="k")
+INSTRUCTOR = Principal(role=Role.INSTRUCTOR, api_key_name="t")
+LEARNER = Principal(role=Role.LEARNER, user_id=7, student_id="s-own")
+
+
+# --- the rules themselves -------------------------------------------------------
+
+
+def test_staff_and_admin_rules():
+    for rule in (permissions.require_staff, permissions.require_admin):
+        with pytest.raises(Unauthenticated):
+            rule(ANONYMOUS)
+        with pytest.raises(Forbidden):
+            rule(LEARNER)
+        assert rule(ADMIN) is ADMIN
+    assert permissions.require_staff(INSTRUCTOR) is INSTRUCTOR
+    with pytest.raises(Forbidden, match="ADMIN role"):
+        permissions.require_admin(INSTRUCTOR)
+
+
+def test_a_learner_reaches_only_its_student_and_its_tasks():
+    assert permissions.require_student(LEARNER, "s-own") is LEARNER
+    with pytest.raises(Forbidden):
+        permissions.require_student(LEARNER, "s-other")
+    assert permissions.require_student(INSTRUCTOR, "s-other") is INSTRUCTOR
+    assert permissions.require_task_owner(LEARNER, {"owner_user_id": 7}) is LEARNER
+    with pytest.raises(Forbidden):
+        permissions.require_task_owner(LEARNER, {"owner_user_id": 8})
+    with pytest.raises(Forbidden):  # a key-holding caller owns no user's tasks
+        permissions.require_task_owner(Principal(role=Role.LEARNER), {"owner_user_id": None})
+    assert permissions.require_task_owner(ADMIN, {"owner_user_id": 8}) is ADMIN
+
+
+def test_the_student_a_request_acts_for():
+    assert permissions.student_acted_for(LEARNER, None) == "s-own"
+    assert permissions.student_acted_for(LEARNER, "s-own") == "s-own"
+    with pytest.raises(Forbidden):
+        permissions.student_acted_for(LEARNER, "s-other")
+    assert permissions.student_acted_for(INSTRUCTOR, None) is None
+    assert permissions.student_acted_for(INSTRUCTOR, "s-other") == "s-other"
+    with pytest.raises(Unauthenticated):
+        permissions.student_acted_for(ANONYMOUS, None)
+
+
+# --- the table ------------------------------------------------------------------
+
+EVERYONE = frozenset({"anonymous", "ADMIN", "INSTRUCTOR", "LEARNER"})
+SIGNED_IN = frozenset({"ADMIN", "INSTRUCTOR", "LEARNER"})
+STAFF = frozenset({"ADMIN", "INSTRUCTOR"})
+ADMIN_ONLY = frozenset({"ADMIN"})
+FEATURES = {"comprehension": 50, "attention": 50, "focus": 50, "retention": 50}
+
+
+@dataclass(frozen=True)
+class Rule:
+    field: str  # Query.x, Mutation.x or Subscription.x
+    query: str
+    allowed: frozenset[str]
+    variables: dict[str, Any] = field(default_factory=dict)  # "$task", "$quiz" filled in
+
+
+RULES = [
+    Rule("Query.viewer", "{ viewer { role } }", EVERYONE),
+    Rule("Query.class", '{ class(id: "c1") { id } }', STAFF),
+    Rule("Query.classes", "{ classes { edges { cursor } } }", STAFF),
+    Rule("Query.student", 'query { student(id: "s-own") { id } }', SIGNED_IN),
+    Rule("Query.student", 'query { student(id: "s-other") { id } }', STAFF),
+    Rule("Query.task", "query($t: ID!) { task(id: $t) { id } }", SIGNED_IN, {"t": "$own-task"}),
+    Rule("Query.task", "query($t: ID!) { task(id: $t) { id } }", STAFF, {"t": "$staff-task"}),
+    Rule("Query.quiz", "query($q: ID!) { quiz(id: $q) { id } }", SIGNED_IN, {"q": "$quiz"}),
+    Rule("Query.predictionModel", "{ predictionModel { version } }", SIGNED_IN),
+    Rule("Query.cacheStats", "{ cacheStats { hits } }", ADMIN_ONLY),
+    Rule(
+        "Mutation.register",
+        'mutation($e: String!) { register(input: {email: $e, password: "0123456789"}) { token } }',
+        EVERYONE,
+        {"e": "$email"},
+    ),
+    Rule(
+        "Mutation.login",
+        'mutation { login(email: "own@example.org", password: "correct horse battery") { token } }',
+        EVERYONE,
+    ),
+    Rule(
+        "Mutation.createApiKey",
+        'mutation { createApiKey(name: "k", role: INSTRUCTOR) { key } }',
+        ADMIN_ONLY,
+    ),
+    Rule(
+        "Mutation.linkStudent",
+        'mutation($u: ID!) { linkStudent(userId: $u, studentId: "s-link") { id } }',
+        STAFF,
+        {"u": "$link-user"},
+    ),
+    Rule(
+        "Mutation.ingestMetrics",
+        "mutation($r: [MetricInput!]!) { ingestMetrics(records: $r) { accepted } }",
+        STAFF,
+        {"r": [record("c1", "s-own")]},
+    ),
+    Rule(
+        "Mutation.predictScores",
+        "mutation($s: [StudentFeaturesInput!]!) { predictScores(students: $s) { cacheHits } }",
+        SIGNED_IN,
+        {"s": [{**FEATURES, "engagementTime": 60, "studentId": "s-own"}]},
+    ),
+    Rule(
+        "Mutation.predictScores",
+        "mutation($s: [StudentFeaturesInput!]!) { predictScores(students: $s) { cacheHits } }",
+        STAFF,
+        {"s": [{**FEATURES, "engagementTime": 60, "studentId": "s-other"}]},
+    ),
+    Rule("Mutation.trainPredictionModel", "mutation { trainPredictionModel { id } }", ADMIN_ONLY),
+    Rule(
+        "Mutation.generateQuiz",
+        'mutation { generateQuiz(input: {topic: "sql", studentId: "s-own"}) { id } }',
+        SIGNED_IN,
+    ),
+    Rule(
+        "Mutation.generateQuiz",
+        'mutation { generateQuiz(input: {topic: "sql", studentId: "s-other"}) { id } }',
+        STAFF,
+    ),
+    Rule(
+        "Mutation.submitQuiz",
+        'mutation($q: ID!) { submitQuiz(input: {quizId: $q, studentId: "s-own", answers: []}) { attempt { id } } }',
+        SIGNED_IN,
+        {"q": "$quiz"},
+    ),
+    Rule(
+        "Mutation.submitQuiz",
+        'mutation($q: ID!) { submitQuiz(input: {quizId: $q, studentId: "s-other", answers: []}) { attempt { id } } }',
+        STAFF,
+        {"q": "$quiz"},
+    ),
+    Rule("Mutation.clearPredictionCache", "mutation { clearPredictionCache }", ADMIN_ONLY),
+    Rule(
+        "Subscription.classMastery",
+        'subscription { classMastery(classId: "c1") { population } }',
+        STAFF,
+    ),
+    Rule(
+        "Subscription.task",
+        "subscription($t: ID!) { task(id: $t) { status } }",
+        SIGNED_IN,
+        {"t": "$own-task"},
+    ),
+    Rule(
+        "Subscription.task",
+        "subscription($t: ID!) { task(id: $t) { status } }",
+        STAFF,
+        {"t": "$staff-task"},
+    ),
+    Rule(
+        "Subscription.profileUpdated",
+        'subscription { profileUpdated(studentId: "s-own") { level } }',
+        SIGNED_IN,
+    ),
+    Rule(
+        "Subscription.profileUpdated",
+        'subscription { profileUpdated(studentId: "s-other") { level } }',
+        STAFF,
+    ),
+]
+
+
+def test_every_root_field_has_a_rule():
+    graphql = schema._schema
+    roots = {
+        f"{root.name}.{name}"
+        for root in (graphql.query_type, graphql.mutation_type, graphql.subscription_type)
+        for name in root.fields
+    }
+    assert roots == {rule.field for rule in RULES}
+
+
+async def _seed(gql: Any, jobs: Any) -> dict[str, str]:
+    """Data every rule can run against, and the learner's credentials."""
+    await ingest(gql, [record("c1", "s-own"), record("c1", "s-other"), record("c2", "s-link")])
+    token = await learner_token(gql, "own@example.org", "s-own")
+    own = await gql('mutation { generateQuiz(input: {topic: "sql"}) { id } }', token=token)
+    staff = await gql('mutation { generateQuiz(input: {topic: "sql"}) { id } }')
+    await jobs.run()
+    quiz = await gql(
+        "query($t: ID!) { task(id: $t) { result { ... on Quiz { id } } } }",
+        {"t": staff["data"]["generateQuiz"]["id"]},
+    )
+    link = await gql(
+        'mutation { register(input: {email: "link@example.org", password: "0123456789"}) { user { id } } }',
+        api_key=None,
+    )
+    return {
+        "token": token,
+        "$own-task": own["data"]["generateQuiz"]["id"],
+        "$staff-task": staff["data"]["generateQuiz"]["id"],
+        "$quiz": quiz["data"]["task"]["result"]["id"],
+        "$link-user": link["data"]["register"]["user"]["id"],
+    }
+
+
+def _filled(rule: Rule, seeded: dict[str, str], role: str) -> dict[str, Any]:
+    values = {"$email": f"new-{role.lower()}-{len(rule.query)}@example.org", **seeded}
+    return {k: values.get(v, v) if isinstance(v, str) else v for k, v in rule.variables.items()}
+
+
+def _credentials(role: str, seeded: dict[str, str], keys: dict[str, str]) -> dict[str, Any]:
+    if role == "LEARNER":
+        return {"token": seeded["token"]}
+    return {"api_key": keys.get(role)}
+
+
+async def test_each_role_gets_exactly_what_its_rule_allows(app, gql, jobs, score_model):
+    seeded = await _seed(gql, jobs)
+    made = await gql('mutation { createApiKey(name: "teacher", role: INSTRUCTOR) { key } }')
+    keys = {"ADMIN": ADMIN_KEY, "INSTRUCTOR": made["data"]["createApiKey"]["key"]}
+    refusals = {"UNAUTHENTICATED", "FORBIDDEN"}
+    wrong = []
+    for rule in RULES:
+        for role in sorted(EVERYONE):
+            variables = _filled(rule, seeded, role)
+            if rule.field.startswith("Subscription."):
+                codes = await _subscribe(app, rule.query, variables, role, seeded, keys)
+            else:
+                body = await gql(rule.query, variables, **_credentials(role, seeded, keys))
+                codes = set(error_codes(body))
+            refused = bool(codes & refusals)
+            if refused == (role in rule.allowed) or (not refused and codes):
+                wrong.append((rule.field, rule.variables, role, sorted(codes)))
+    assert not wrong, wrong
+
+
+async def _subscribe(
+    app: Any,
+    query: str,
+    variables: dict[str, Any],
+    role: str,
+    seeded: dict[str, str],
+    keys: dict[str, str],
+) -> set[str]:
+    """The error codes a subscription start gets (none when it runs)."""
+    if role == "anonymous":
+        payload: dict[str, Any] = {}
+    elif role == "LEARNER":
+        payload = {"authorization": f"Bearer {seeded['token']}"}
+    else:
+        payload = {"apiKey": keys[role]}
+    async with ws_client(app) as http, ws_connect(http) as ws:
+        await ws.send_json({"type": "connection_init", "payload": payload})
+        try:
+            await ws.receive_json(timeout=5)  # the ack
+        except WebSocketDisconnect:
+            return {"UNAUTHENTICATED"}  # no credentials: the socket is refused (4403)
+        message = {"query": query, "variables": variables}
+        await ws.send_json({"id": "1", "type": "subscribe", "payload": message})
+        try:
+            answer = await ws.receive_json(timeout=1.0)
+        except TimeoutError:
+            return set()  # running, with nothing to send yet (profileUpdated)
+        if answer["type"] == "error":
+            return {e.get("extensions", {}).get("code") for e in answer["payload"]}
+        errors = answer.get("payload", {}).get("errors") or []
+        return {e.get("extensions", {}).get("code") for e in errors}
