@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.classes import has_classes
-from db.metrics import ingest
+from db.ingest import ingest
 from ml.metrics import MetricRecord
 
 # Each class has its own character, so mastery and recommendations differ between them.

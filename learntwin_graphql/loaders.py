@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db import (
     classes,
     identity,
-    metrics,
+    metric_reads,
     predictions,
     profiles,
     quizzes,
@@ -170,7 +170,7 @@ class Loaders:
     def class_metrics(self) -> DataLoader:
         return grouped_loader(
             self._staff(
-                lambda ids, *args: metrics.metric_pages(self._engine, "class_id", ids, *args)
+                lambda ids, *args: metric_reads.metric_pages(self._engine, "class_id", ids, *args)
             ),
             default=lambda _: [],
         )
@@ -179,7 +179,7 @@ class Loaders:
     def student_metrics(self) -> DataLoader:
         return grouped_loader(
             self._student(
-                lambda ids, *args: metrics.metric_pages(self._engine, "student_id", ids, *args)
+                lambda ids, *args: metric_reads.metric_pages(self._engine, "student_id", ids, *args)
             ),
             default=lambda _: [],
         )
@@ -187,17 +187,19 @@ class Loaders:
     @cached_property
     def class_mastery(self) -> DataLoader:
         return grouped_loader(
-            self._staff(lambda ids, *args: metrics.mastery(self._engine, "class_id", ids, *args)),
-            default=lambda owner: metrics.empty_mastery("class_id", owner),
+            self._staff(
+                lambda ids, *args: metric_reads.mastery(self._engine, "class_id", ids, *args)
+            ),
+            default=lambda owner: metric_reads.empty_mastery("class_id", owner),
         )
 
     @cached_property
     def student_mastery(self) -> DataLoader:
         return grouped_loader(
             self._student(
-                lambda ids, *args: metrics.mastery(self._engine, "student_id", ids, *args)
+                lambda ids, *args: metric_reads.mastery(self._engine, "student_id", ids, *args)
             ),
-            default=lambda owner: metrics.empty_mastery("student_id", owner),
+            default=lambda owner: metric_reads.empty_mastery("student_id", owner),
         )
 
     @cached_property

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from db.metrics import plan_range
+from db.metric_reads import plan_range
 from ml.metrics import GRAPHQL_LABELS, MasteryStats, validate_batch
 from ml.recommendations import Priority, TeachingAction, Thresholds, recommend
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from db import classes, metrics
+from db import classes, metric_reads
 from learntwin_graphql import permissions
 from learntwin_graphql.auth import Principal
 from learntwin_graphql.errors import BadUserInput
@@ -39,8 +39,8 @@ async def class_mastery(
     no records yet."""
     permissions.require_staff(principal)
     check_range(start, end)
-    found = await metrics.mastery(runtime.reads, "class_id", [class_id], start, end)
-    return found.get(class_id) or metrics.empty_mastery("class_id", class_id)
+    found = await metric_reads.mastery(runtime.reads, "class_id", [class_id], start, end)
+    return found.get(class_id) or metric_reads.empty_mastery("class_id", class_id)
 
 
 def recommendations(runtime: Runtime, stats: MasteryStats) -> list[Recommendation]:

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from db.metrics import export_csv
+from db.export import export_csv
 from learntwin_graphql import auth, permissions
 from learntwin_graphql.auth import Principal
 from learntwin_graphql.runtime import Runtime

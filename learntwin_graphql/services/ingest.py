@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from db import metrics
+from db import ingest as records
 from learntwin_graphql import permissions
 from learntwin_graphql.auth import Principal
 from learntwin_graphql.errors import BadUserInput
@@ -31,7 +31,7 @@ async def ingest(
     principal: Principal,
     raws: Sequence[Any],
     labels: Mapping[str, str] | None = None,
-) -> tuple[metrics.IngestResult, list[RecordError]]:
+) -> tuple[records.IngestResult, list[RecordError]]:
     """Store the valid records (ADMIN, INSTRUCTOR); the others come back by index, with
     fields named by `labels` (the client's spelling)."""
     permissions.require_staff(principal)
@@ -39,7 +39,7 @@ async def ingest(
     if len(raws) > limit:
         raise BatchTooLarge(limit)
     valid, errors = validate_batch(raws, labels=labels)
-    result = await metrics.ingest(runtime.engine, valid)
+    result = await records.ingest(runtime.engine, valid)
     # After the commit: subscribers re-read from Postgres, the source of truth.
     await publish(runtime.redis, [class_channel(c) for c in result.class_ids])
     return result, errors
