@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from learntwin_graphql.errors import BadUserInput
+from ml.metrics import ID_MAX
 
-ID_MAX = 64
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
