@@ -31,6 +31,8 @@ run: install
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 schema: install
 	$(BIN)/learntwin export-schema

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
 def async_url(url: str) -> str:
@@ -48,6 +49,13 @@ def autocommit(engine: AsyncEngine) -> AsyncEngine:
     """The same pool for reads of one statement each: no BEGIN and ROLLBACK around them,
     one round trip per query. Each statement still sees one consistent snapshot."""
     return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+async def asyncpg_connection(conn: AsyncConnection) -> asyncpg.Connection:
+    """The asyncpg connection under a pooled one, for COPY in and out."""
+    raw = (await conn.get_raw_connection()).driver_connection
+    assert isinstance(raw, asyncpg.Connection)
+    return raw
 
 
 async def ping(engine: AsyncEngine) -> None:

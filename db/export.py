@@ -7,6 +7,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db.engine import asyncpg_connection
+
 # Flags as 0/1 and UTC ISO-8601 timestamps, in the column order of the seed's export.
 _EXPORT_QUERY = """
     SELECT id, class_id, student_id, stuck::int AS stuck, got_it::int AS got_it,
@@ -29,7 +31,7 @@ async def export_csv(
     """Stream a class's records as CSV through `sink`, straight from COPY: the server
     never holds more than the chunks in flight, whatever the class size."""
     async with engine.connect() as conn:
-        raw = await conn.get_raw_connection()
-        await raw.driver_connection.copy_from_query(
+        raw = await asyncpg_connection(conn)
+        await raw.copy_from_query(
             _EXPORT_QUERY, class_id, start, end, output=sink, format="csv", header=True
         )

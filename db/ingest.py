@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from db.engine import asyncpg_connection
 from ml.metrics import MetricRecord
 
 
@@ -199,7 +200,7 @@ async def _ingest_copy(engine: AsyncEngine, records: Sequence[MetricRecord]) -> 
     ]
     async with engine.begin() as conn:
         await _insert_membership(conn, pairs)
-        raw = (await conn.get_raw_connection()).driver_connection
+        raw = await asyncpg_connection(conn)
         await raw.copy_records_to_table("metrics", records=rows, columns=_COPY_COLUMNS)
         await conn.execute(_UPSERT_ROLLUPS, _rollups(records))
     return IngestResult(len(records), 0, tuple(sorted({c for c, _ in pairs})))
