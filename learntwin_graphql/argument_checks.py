@@ -29,6 +29,7 @@ from learntwin_graphql.timeutil import InvalidDateTime
 T = TypeVar("T")
 Check = Callable[[Any, str], None]
 
+_CHECKS = "learntwin_argument_checks"  # where a field keeps its checks, by argument
 # GraphQL names of input types validated record by record (see `validated_per_record`).
 PER_RECORD_INPUTS: set[str] = set()
 
@@ -155,6 +156,7 @@ def install(schema: GraphQLSchema, max_string: int) -> int:
             checks = _argument_checks(field, seen, scalars)
             if not checks:
                 continue
+            field.extensions = {**(field.extensions or {}), _CHECKS: checks}
             if field.subscribe is not None:
                 field.subscribe = _wrap(field.subscribe, checks)
             elif field.resolve is not None:
@@ -163,6 +165,15 @@ def install(schema: GraphQLSchema, max_string: int) -> int:
                 continue
             wrapped += 1
     return wrapped
+
+
+def check(field: GraphQLField, arguments: Mapping[str, Any]) -> None:
+    """The checks of `field` on coerced `arguments`, for callers that resolve it without
+    its wrapped resolver (batched fields)."""
+    for name, field_check in (field.extensions or {}).get(_CHECKS, {}).items():
+        value = arguments.get(name)
+        if value is not None:
+            field_check(value, name)
 
 
 def _argument_checks(

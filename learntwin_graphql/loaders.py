@@ -32,9 +32,32 @@ from learntwin_graphql.errors import ApiError
 K = TypeVar("K", bound=Hashable)
 
 
+class Loader(DataLoader):
+    """A DataLoader that also loads many keys at once, for batched fields: one call of
+    the batch function for the keys not cached yet, no future per key on the way."""
+
+    async def load_all(self, keys: list[Any]) -> list[Any]:
+        """The value, or the error, of every key, in order."""
+        cached = {key: self._cache[key] for key in keys if key in self._cache}
+        missing = list(dict.fromkeys(key for key in keys if key not in cached))
+        fresh = dict(zip(missing, await self.batch_load_fn(missing), strict=True))
+        for key, value in fresh.items():
+            self.prime(key, value)  # later single loads of these keys are served too
+        values = []
+        for key in keys:
+            if key in fresh:
+                values.append(fresh[key])
+                continue
+            try:
+                values.append(await cached[key])
+            except Exception as error:
+                values.append(error)
+        return values
+
+
 def keyed_loader(
     fetch: Callable[[list[K]], Awaitable[Mapping[K, Any]]], *, default: Any = None
-) -> DataLoader:
+) -> Loader:
     """A DataLoader over a query returning {key: value}; missing keys get `default`."""
 
     async def batch(keys: Iterable[K]) -> list[Any]:
@@ -42,12 +65,12 @@ def keyed_loader(
         found = await fetch(wanted)
         return [found.get(key, default) for key in wanted]
 
-    return DataLoader(batch)
+    return Loader(batch)
 
 
 def grouped_loader(
     fetch: Callable[..., Awaitable[Mapping[str, Any]]], *, default: Callable[[str], Any]
-) -> DataLoader:
+) -> Loader:
     """A DataLoader over keys (id, *arguments): one query per distinct argument tuple,
     each covering all the ids that share it (e.g. every class's first page of students)."""
 
@@ -63,7 +86,7 @@ def grouped_loader(
                 results[(owner, *arguments)] = found.get(owner) or default(owner)
         return [results[key] for key in wanted]
 
-    return DataLoader(batch)
+    return Loader(batch)
 
 
 Check = Callable[[Principal, Any], object]
@@ -122,7 +145,7 @@ class Loaders:
         return self._keys(lambda p, _key: permissions.require_authenticated(p), fetch)
 
     @cached_property
-    def user(self) -> DataLoader:
+    def user(self) -> Loader:
         return keyed_loader(
             self._keys(
                 permissions.require_self, lambda ids: identity.users_by_id(self._engine, ids)
@@ -130,27 +153,27 @@ class Loaders:
         )
 
     @cached_property
-    def class_exists(self) -> DataLoader:
+    def class_exists(self) -> Loader:
         return keyed_loader(
             self._staff(lambda ids: _as_flags(classes.existing_classes(self._engine, ids))),
             default=False,
         )
 
     @cached_property
-    def student_exists(self) -> DataLoader:
+    def student_exists(self) -> Loader:
         return keyed_loader(
             self._student(lambda ids: _as_flags(classes.existing_students(self._engine, ids))),
             default=False,
         )
 
     @cached_property
-    def student_count(self) -> DataLoader:
+    def student_count(self) -> Loader:
         return keyed_loader(
             self._staff(lambda ids: classes.student_counts(self._engine, ids)), default=0
         )
 
     @cached_property
-    def class_students(self) -> DataLoader:
+    def class_students(self) -> Loader:
         return grouped_loader(
             self._staff(
                 lambda ids, after, limit: classes.students_of_classes(
@@ -161,13 +184,13 @@ class Loaders:
         )
 
     @cached_property
-    def student_classes(self) -> DataLoader:
+    def student_classes(self) -> Loader:
         return keyed_loader(
             self._staff(lambda ids: classes.classes_of_students(self._engine, ids)), default=[]
         )
 
     @cached_property
-    def class_metrics(self) -> DataLoader:
+    def class_metrics(self) -> Loader:
         return grouped_loader(
             self._staff(
                 lambda ids, *args: metric_reads.metric_pages(self._engine, "class_id", ids, *args)
@@ -176,7 +199,7 @@ class Loaders:
         )
 
     @cached_property
-    def student_metrics(self) -> DataLoader:
+    def student_metrics(self) -> Loader:
         return grouped_loader(
             self._student(
                 lambda ids, *args: metric_reads.metric_pages(self._engine, "student_id", ids, *args)
@@ -185,7 +208,7 @@ class Loaders:
         )
 
     @cached_property
-    def class_mastery(self) -> DataLoader:
+    def class_mastery(self) -> Loader:
         return grouped_loader(
             self._staff(
                 lambda ids, *args: metric_reads.mastery(self._engine, "class_id", ids, *args)
@@ -194,7 +217,7 @@ class Loaders:
         )
 
     @cached_property
-    def student_mastery(self) -> DataLoader:
+    def student_mastery(self) -> Loader:
         return grouped_loader(
             self._student(
                 lambda ids, *args: metric_reads.mastery(self._engine, "student_id", ids, *args)
@@ -203,24 +226,24 @@ class Loaders:
         )
 
     @cached_property
-    def quiz(self) -> DataLoader:
+    def quiz(self) -> Loader:
         # Questions never carry their answers: any signed-in caller may read a quiz.
         return keyed_loader(self._anyone(lambda ids: quizzes.quizzes_by_id(self._engine, ids)))
 
     @cached_property
-    def quiz_questions(self) -> DataLoader:
+    def quiz_questions(self) -> Loader:
         return keyed_loader(
             self._anyone(lambda ids: quizzes.questions_of(self._engine, ids)), default=[]
         )
 
     @cached_property
-    def task(self) -> DataLoader:
+    def task(self) -> Loader:
         return keyed_loader(
             self._rows(permissions.require_task_owner, lambda ids: tasks.by_ids(self._engine, ids))
         )
 
     @cached_property
-    def profile(self) -> DataLoader:
+    def profile(self) -> Loader:
         return keyed_loader(
             self._rows(
                 lambda principal, row: permissions.require_student(principal, row["student_id"]),
@@ -229,11 +252,11 @@ class Loaders:
         )
 
     @cached_property
-    def latest_profile(self) -> DataLoader:
+    def latest_profile(self) -> Loader:
         return keyed_loader(self._student(lambda ids: profiles.latest_profiles(self._engine, ids)))
 
     @cached_property
-    def student_attempts(self) -> DataLoader:
+    def student_attempts(self) -> Loader:
         return grouped_loader(
             self._student(
                 lambda ids, limit: quizzes.attempts_of_students(self._engine, ids, limit)
@@ -242,13 +265,13 @@ class Loaders:
         )
 
     @cached_property
-    def score_model(self) -> DataLoader:
+    def score_model(self) -> Loader:
         return keyed_loader(
             self._anyone(lambda versions: score_models.by_versions(self._engine, versions))
         )
 
     @cached_property
-    def student_predictions(self) -> DataLoader:
+    def student_predictions(self) -> Loader:
         return grouped_loader(
             self._student(lambda ids, limit: predictions.of_students(self._engine, ids, limit)),
             default=lambda _: [],

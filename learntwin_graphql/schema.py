@@ -29,6 +29,7 @@ from learntwin_graphql.api.quizzes import QuizMutation, QuizQuery
 from learntwin_graphql.api.scalars import SCALAR_MAP
 from learntwin_graphql.api.subscriptions import Subscription
 from learntwin_graphql.api.tasks import TaskQuery
+from learntwin_graphql.batching import BatchedFields
 from learntwin_graphql.config import Settings
 from learntwin_graphql.errors import classify
 from learntwin_graphql.execution import LearnTwinExecutionContext
@@ -53,6 +54,14 @@ class CachedParser(ParserCache):
         except GraphQLError:
             context.graphql_document = None
         yield
+
+
+class BatchedExecutionContext(BatchedFields, LearnTwinExecutionContext):
+    """Batched fields resolved a list at a time, plain fields read directly."""
+
+
+class BatchedOnlyContext(BatchedFields, StrawberryGraphQLCoreExecutionContext):
+    """Batched fields a list at a time, every other field on graphql-core's own path."""
 
 
 class LearnTwinSchema(strawberry.Schema):
@@ -106,9 +115,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         subscription=Subscription,
         extensions=extensions,
         execution_context_class=(
-            LearnTwinExecutionContext
-            if settings.plain_field_shortcut
-            else StrawberryGraphQLCoreExecutionContext
+            BatchedExecutionContext if settings.plain_field_shortcut else BatchedOnlyContext
         ),
         hide_suggestions=settings.production,
         config=StrawberryConfig(

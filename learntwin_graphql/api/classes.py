@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -10,7 +11,9 @@ import strawberry
 from learntwin_graphql.api.predictions import Prediction
 from learntwin_graphql.api.profiles import Profile
 from learntwin_graphql.api.quizzes import QuizAttempt
+from learntwin_graphql.batching import batched
 from learntwin_graphql.context import Info
+from learntwin_graphql.loaders import Loader
 from learntwin_graphql.pagination import Connection, build_connection, check_first, decode_cursor
 from learntwin_graphql.services import analytics, exports
 from learntwin_graphql.timeutil import format_datetime
@@ -92,22 +95,94 @@ class Metric:
         )
 
 
-async def _metrics_page(
+async def _each(loader: Loader, keys: list[Any]) -> list[Any]:
+    """Every key loaded in one batch; a key the caller may not see comes back as its
+    error (the loaders check), the others as their values."""
+    return await loader.load_all(keys)
+
+
+def _mapped(values: list[Any], convert: Callable[[Any], Any]) -> list[Any]:
+    return [value if isinstance(value, Exception) else convert(value) for value in values]
+
+
+async def one(values: Awaitable[Sequence[Any]]) -> Any:
+    """A batched field's value for a single source (the field's ordinary resolver)."""
+    value = (await values)[0]
+    if isinstance(value, Exception):
+        raise value
+    return value
+
+
+def _metric_pages(loader: str) -> Callable[..., Awaitable[list[Any]]]:
+    """The batch form of a `metrics` connection over the owners' records."""
+
+    async def pages(
+        info: Info,
+        owners: Sequence[Any],
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        first: int = 100,
+        after: str | None = None,
+    ) -> list[Any]:
+        check_first(first, info.context.settings.max_page_size)
+        analytics.check_range(from_, to)
+        position = decode_cursor(after, datetime, int)
+        found = await _each(
+            getattr(info.context.loaders, loader),
+            [(owner.id, from_, to, position, first + 1) for owner in owners],
+        )
+        return _mapped(
+            found,
+            lambda rows: build_connection(
+                rows,
+                first,
+                key=lambda row: (format_datetime(row["ts"]), row["id"]),
+                node=Metric.from_row,
+            ),
+        )
+
+    return pages
+
+
+# --- students --------------------------------------------------------------------
+
+
+async def _student_classes(info: Info, students: Sequence[Student]) -> list[Any]:
+    found = await _each(info.context.loaders.student_classes, [s.id for s in students])
+    return _mapped(found, lambda ids: [Class(id=class_id) for class_id in ids])
+
+
+_student_metrics = _metric_pages("student_metrics")
+
+
+async def _student_masteries(
     info: Info,
-    loader: Any,
-    owner: str,
-    start: datetime | None,
-    end: datetime | None,
-    first: int,
-    after: str | None,
-) -> Connection[Metric]:
+    students: Sequence[Student],
+    from_: datetime | None = None,
+    to: datetime | None = None,
+) -> list[Any]:
+    analytics.check_range(from_, to)
+    found = await _each(info.context.loaders.student_mastery, [(s.id, from_, to) for s in students])
+    return _mapped(found, Mastery.from_stats)
+
+
+async def _student_attempts(info: Info, students: Sequence[Student], first: int = 20) -> list[Any]:
     check_first(first, info.context.settings.max_page_size)
-    analytics.check_range(start, end)
-    position = decode_cursor(after, datetime, int)
-    rows = await loader.load((owner, start, end, position, first + 1))
-    return build_connection(
-        rows, first, key=lambda row: (format_datetime(row["ts"]), row["id"]), node=Metric.from_row
-    )
+    found = await _each(info.context.loaders.student_attempts, [(s.id, first) for s in students])
+    return _mapped(found, lambda rows: [QuizAttempt.from_row(row) for row in rows])
+
+
+async def _student_predictions(
+    info: Info, students: Sequence[Student], first: int = 20
+) -> list[Any]:
+    check_first(first, info.context.settings.max_page_size)
+    found = await _each(info.context.loaders.student_predictions, [(s.id, first) for s in students])
+    return _mapped(found, lambda rows: [Prediction.from_row(row) for row in rows])
+
+
+async def _student_profiles(info: Info, students: Sequence[Student]) -> list[Any]:
+    found = await _each(info.context.loaders.latest_profile, [s.id for s in students])
+    return _mapped(found, lambda row: Profile.from_row(row) if row else None)
 
 
 @strawberry.type
@@ -115,11 +190,12 @@ class Student:
     id: strawberry.ID
 
     @strawberry.field
+    @batched(_student_classes)
     async def classes(self, info: Info) -> list[Class]:
-        ids = await info.context.loaders.student_classes.load(self.id)
-        return [Class(id=class_id) for class_id in ids]
+        return await one(_student_classes(info, [self]))
 
     @strawberry.field
+    @batched(_student_metrics)
     async def metrics(
         self,
         info: Info,
@@ -128,32 +204,76 @@ class Student:
         first: int = 100,
         after: str | None = None,
     ) -> Connection[Metric]:
-        return await _metrics_page(
-            info, info.context.loaders.student_metrics, self.id, from_, to, first, after
-        )
+        return await one(_student_metrics(info, [self], from_, to, first, after))
 
     @strawberry.field
+    @batched(_student_masteries)
     async def mastery(self, info: Info, from_: From = None, to: datetime | None = None) -> Mastery:
-        analytics.check_range(from_, to)
-        stats = await info.context.loaders.student_mastery.load((self.id, from_, to))
-        return Mastery.from_stats(stats)
+        return await one(_student_masteries(info, [self], from_, to))
 
     @strawberry.field(description="Newest first.")
+    @batched(_student_attempts)
     async def quiz_attempts(self, info: Info, first: int = 20) -> list[QuizAttempt]:
-        check_first(first, info.context.settings.max_page_size)
-        rows = await info.context.loaders.student_attempts.load((self.id, first))
-        return [QuizAttempt.from_row(row) for row in rows]
+        return await one(_student_attempts(info, [self], first))
 
     @strawberry.field(description="Newest first.")
+    @batched(_student_predictions)
     async def predictions(self, info: Info, first: int = 20) -> list[Prediction]:
-        check_first(first, info.context.settings.max_page_size)
-        rows = await info.context.loaders.student_predictions.load((self.id, first))
-        return [Prediction.from_row(row) for row in rows]
+        return await one(_student_predictions(info, [self], first))
 
     @strawberry.field(description="The profile of the newest quiz attempt.")
+    @batched(_student_profiles)
     async def profile(self, info: Info) -> Profile | None:
-        row = await info.context.loaders.latest_profile.load(self.id)
-        return Profile.from_row(row) if row else None
+        return await one(_student_profiles(info, [self]))
+
+
+# --- classes ---------------------------------------------------------------------
+
+
+async def _student_counts(info: Info, classes: Sequence[Class]) -> list[Any]:
+    return await _each(info.context.loaders.student_count, [c.id for c in classes])
+
+
+async def _class_students(
+    info: Info, classes: Sequence[Class], first: int = 100, after: str | None = None
+) -> list[Any]:
+    check_first(first, info.context.settings.max_page_size)
+    key = decode_cursor(after, str)
+    position = key[0] if key is not None else None
+    found = await _each(
+        info.context.loaders.class_students, [(c.id, position, first + 1) for c in classes]
+    )
+    return _mapped(
+        found,
+        lambda ids: build_connection(
+            ids, first, key=lambda sid: (sid,), node=lambda sid: Student(id=sid)
+        ),
+    )
+
+
+_class_metrics = _metric_pages("class_metrics")
+
+
+async def _class_masteries(
+    info: Info, classes: Sequence[Class], from_: datetime | None = None, to: datetime | None = None
+) -> list[Any]:
+    analytics.check_range(from_, to)
+    found = await _each(info.context.loaders.class_mastery, [(c.id, from_, to) for c in classes])
+    return _mapped(found, Mastery.from_stats)
+
+
+async def _class_recommendations(
+    info: Info, classes: Sequence[Class], from_: datetime | None = None, to: datetime | None = None
+) -> list[Any]:
+    analytics.check_range(from_, to)
+    found = await _each(info.context.loaders.class_mastery, [(c.id, from_, to) for c in classes])
+    return _mapped(
+        found,
+        lambda stats: [
+            TeachingRecommendation.from_rule(rule)
+            for rule in analytics.recommendations(info.context.runtime, stats)
+        ],
+    )
 
 
 @strawberry.type
@@ -161,22 +281,19 @@ class Class:
     id: strawberry.ID
 
     @strawberry.field
+    @batched(_student_counts)
     async def student_count(self, info: Info) -> int:
-        return await info.context.loaders.student_count.load(self.id)
+        return await one(_student_counts(info, [self]))
 
     @strawberry.field
+    @batched(_class_students)
     async def students(
         self, info: Info, first: int = 100, after: str | None = None
     ) -> Connection[Student]:
-        check_first(first, info.context.settings.max_page_size)
-        key = decode_cursor(after, str)
-        position = key[0] if key is not None else None
-        ids = await info.context.loaders.class_students.load((self.id, position, first + 1))
-        return build_connection(
-            ids, first, key=lambda sid: (sid,), node=lambda sid: Student(id=sid)
-        )
+        return await one(_class_students(info, [self], first, after))
 
     @strawberry.field
+    @batched(_class_metrics)
     async def metrics(
         self,
         info: Info,
@@ -185,25 +302,19 @@ class Class:
         first: int = 100,
         after: str | None = None,
     ) -> Connection[Metric]:
-        return await _metrics_page(
-            info, info.context.loaders.class_metrics, self.id, from_, to, first, after
-        )
+        return await one(_class_metrics(info, [self], from_, to, first, after))
 
     @strawberry.field
+    @batched(_class_masteries)
     async def mastery(self, info: Info, from_: From = None, to: datetime | None = None) -> Mastery:
-        analytics.check_range(from_, to)
-        return Mastery.from_stats(
-            await info.context.loaders.class_mastery.load((self.id, from_, to))
-        )
+        return await one(_class_masteries(info, [self], from_, to))
 
     @strawberry.field
+    @batched(_class_recommendations)
     async def recommendations(
         self, info: Info, from_: From = None, to: datetime | None = None
     ) -> list[TeachingRecommendation]:
-        analytics.check_range(from_, to)
-        stats = await info.context.loaders.class_mastery.load((self.id, from_, to))
-        rules = analytics.recommendations(info.context.runtime, stats)
-        return [TeachingRecommendation.from_rule(r) for r in rules]
+        return await one(_class_recommendations(info, [self], from_, to))
 
     @strawberry.field(
         description="A link a browser can open as is (it carries a short-lived signed token)."
