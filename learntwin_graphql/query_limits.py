@@ -9,10 +9,12 @@ checked where they are used: see argument_checks.)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import functools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -28,9 +30,11 @@ from graphql import (
     VariableNode,
     get_named_type,
     is_composite_type,
+    parse,
     value_from_ast_untyped,
 )
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.schema.schema import validate_document
 
 from learntwin_graphql.errors import BadUserInput
 
@@ -142,6 +146,9 @@ def validation_rules(max_depth: int, max_aliases: int, max_string: int) -> list[
     ]
 
 
+_validate = functools.lru_cache(maxsize=256)(validate_document)
+
+
 # --- cost --------------------------------------------------------------------
 
 
@@ -201,12 +208,41 @@ def operation_cost(
     return walk(root, operation.selection_set, 1)
 
 
-class RequestCost(SchemaExtension):
-    """Refuses, before execution, an operation whose estimated cost is above `max_cost`
-    (BAD_USER_INPUT, with the figures)."""
+@functools.lru_cache(maxsize=256)
+def _parse(query: str, max_tokens: int) -> DocumentNode:
+    return parse(query, max_tokens=max_tokens)
 
-    def __init__(self, *, max_cost: int) -> None:
+
+class RequestChecks(SchemaExtension):
+    """Everything checked before a request executes, in one extension (each extension
+    costs its hooks on every request): parsing with the token limit and validation with
+    the rules above, both cached by document, then the cost of the operation with its
+    variables, refused above `max_cost` (BAD_USER_INPUT, with the figures)."""
+
+    def __init__(self, *, max_tokens: int, rules: Sequence[type], max_cost: int) -> None:
+        self.max_tokens = max_tokens
+        self.rules = tuple(rules)
         self.max_cost = max_cost
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        context.parse_options["max_tokens"] = self.max_tokens
+        try:
+            context.graphql_document = _parse(context.query, self.max_tokens)
+        except GraphQLError:
+            # Strawberry parses again and reports the syntax error inside the operation,
+            # like every other request error.
+            context.graphql_document = None
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        context.pre_execution_errors = _validate(
+            context.schema._schema,
+            context.graphql_document,
+            (*context.validation_rules, *self.rules),
+        )
+        yield
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context

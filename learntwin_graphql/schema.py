@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
-    AddValidationRules,
     DisableIntrospection,
-    MaxTokensLimiter,
-    ParserCache,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -33,27 +28,12 @@ from learntwin_graphql.batching import BatchedFields
 from learntwin_graphql.config import Settings
 from learntwin_graphql.errors import classify
 from learntwin_graphql.execution import LearnTwinExecutionContext
-from learntwin_graphql.query_limits import RequestCost, validation_rules
+from learntwin_graphql.query_limits import RequestChecks, validation_rules
 
 Query = merge_types("Query", (IdentityQuery, ClassQuery, TaskQuery, QuizQuery, PredictionQuery))
 Mutation = merge_types(
     "Mutation", (IdentityMutation, IngestMutation, QuizMutation, PredictionMutation)
 )
-
-
-class CachedParser(ParserCache):
-    """ParserCache whose syntax errors take Strawberry's ordinary path (inside the
-    operation), so they are reported like every other request error."""
-
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
-        try:
-            context.graphql_document = self.cached_parse_document(
-                context.query, **context.parse_options
-            )
-        except GraphQLError:
-            context.graphql_document = None
-        yield
 
 
 class BatchedExecutionContext(BatchedFields, LearnTwinExecutionContext):
@@ -101,11 +81,12 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         settings.max_query_depth, settings.max_aliases, settings.max_string_length
     )
     extensions: list[Any] = [
-        functools.partial(AddValidationRules, limit_rules),
-        functools.partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
-        functools.partial(RequestCost, max_cost=settings.max_query_cost),
-        functools.partial(CachedParser, maxsize=256),
-        functools.partial(ValidationCache, maxsize=256),
+        functools.partial(
+            RequestChecks,
+            max_tokens=settings.max_query_tokens,
+            rules=limit_rules,
+            max_cost=settings.max_query_cost,
+        )
     ]
     if settings.production:
         extensions.append(DisableIntrospection)
