@@ -1,24 +1,40 @@
 """Ingest throughput: N records in requests of B through POST /ingest/json and through the
-GraphQL ingestMetrics mutation, each client sending its requests one after another.
+GraphQL ingestMetrics mutation, each client sending its requests one after another, beside
+the floor: the same records copied straight into the database.
 
     python bench/ingest.py --url http://127.0.0.1:8000 --api-key devkey [--records 100000]
         [--batch 1000] [--clients 4] [--event-ids] [--spread-seconds 7200]
-        [--paths rest_json,graphql]
+        [--paths floor,rest_json,graphql] [--database-url postgresql://…]
 
 Request bodies are built and serialised before the clock starts, so the figure is the
 server's (plus the HTTP round trips), not this script's JSON encoding.
+
+The floor (`floor`) is what the issue calls "a raw COPY of the same records": asyncpg's
+`copy_records_to_table` of the rows exactly as the server stores them (the same columns
+and typed values, records built by the same generator) into the `metrics` table of the
+server's database (`--database-url`, default `DATABASE_URL`), one COPY per batch of the
+same size, from the same number of connections, each COPY its own transaction as each
+request is. It leaves out, on purpose, everything else the server does in the same
+transaction: the class and membership upsert and the hourly and daily rollup upsert (and
+the HTTP, JSON and validation before them). That work is part of what the routes cost, so
+a route can never reach 1.0 of the floor; the floor stays what the bulk write alone costs
+on this machine at this moment, which is what makes the ratios (`vs_floor`) comparable
+between runs on a shared machine. The target is `graphql >= 0.5 x floor`. Without a
+database URL the floor is skipped and the ratios are null.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import orjson
 from common import async_client, emit, parser, progress, seed_records, summary_ms
 
@@ -28,6 +44,10 @@ mutation Ingest($records: [MetricInput!]!) {
 }
 """
 TARGETS = {"rest_json": 80_000, "graphql": 30_000}
+# GraphQL ingest should move at least this share of what a raw COPY moves (see above).
+GRAPHQL_FLOOR_TARGET = 0.5
+# The metrics columns the server's COPY writes, in its order (db/ingest.py).
+COPY_COLUMNS = ["class_id", "student_id", "stuck", "got_it", "pause", "example", "confidence", "ts"]
 
 
 def to_graphql(record: dict[str, Any]) -> dict[str, Any]:
@@ -46,21 +66,27 @@ def to_graphql(record: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def bodies(args: argparse.Namespace, class_id: str, graphql: bool) -> list[bytes]:
-    # Timestamps over the last --spread-seconds (2 hours by default): a live class, a
-    # handful of rollup buckets, index insertions spread over that window.
+def batches(args: argparse.Namespace, class_id: str) -> list[list[dict[str, Any]]]:
+    """The records of every request, in the seed's REST shape. Timestamps fall over the
+    last --spread-seconds (2 hours by default): a live class, a handful of rollup buckets,
+    index insertions spread over that window."""
     end = datetime.now(UTC) - timedelta(seconds=30)
-    out = []
-    for offset in range(0, args.records, args.batch):
-        count = min(args.batch, args.records - offset)
-        records = seed_records(
+    return [
+        seed_records(
             class_id,
-            count,
+            min(args.batch, args.records - offset),
             start=offset,
             end=end,
             spread=timedelta(seconds=args.spread_seconds),
             event_ids=args.event_ids,
         )
+        for offset in range(0, args.records, args.batch)
+    ]
+
+
+def bodies(args: argparse.Namespace, class_id: str, graphql: bool) -> list[bytes]:
+    out = []
+    for records in batches(args, class_id):
         if graphql:
             payload: Any = {
                 "query": INGEST,
@@ -131,6 +157,86 @@ async def run_path(
     }
 
 
+def copy_rows(records: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """The rows the server's COPY writes for these records, typed as it types them."""
+    return [
+        (
+            r["class_id"],
+            r["student_id"],
+            bool(r["stuck"]),
+            bool(r["got_it"]),
+            bool(r["pause"]),
+            bool(r["example"]),
+            float(r["confidence"]),
+            datetime.fromisoformat(r["timestamp"]),
+        )
+        for r in records
+    ]
+
+
+async def run_floor(
+    args: argparse.Namespace, database_url: str, rows: list[list[tuple[Any, ...]]]
+) -> dict[str, Any]:
+    """The same batches COPYed straight into `metrics`, one connection per client."""
+    queue: asyncio.Queue[list[tuple[Any, ...]]] = asyncio.Queue()
+    for batch in rows:
+        queue.put_nowait(batch)
+    latencies: list[float] = []
+    connections = [
+        await asyncpg.connect(database_url, server_settings={"timezone": "UTC"})
+        for _ in range(args.clients)
+    ]
+    try:
+
+        async def copier(conn: asyncpg.Connection) -> None:
+            while True:
+                try:
+                    batch = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                sent = time.perf_counter()
+                await conn.copy_records_to_table("metrics", records=batch, columns=COPY_COLUMNS)
+                latencies.append(time.perf_counter() - sent)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(copier(conn) for conn in connections))
+        elapsed = time.perf_counter() - began
+    finally:
+        for conn in connections:
+            await conn.close()
+    stored = sum(len(batch) for batch in rows)
+    return {
+        "path": "asyncpg copy_records_to_table into metrics (no membership, no rollups)",
+        "requests": len(rows),
+        "accepted": stored,
+        "seconds": round(elapsed, 3),
+        "records_per_s": round(stored / elapsed),
+        "request_latency": summary_ms(latencies),
+    }
+
+
+def postgres_url(url: str) -> str:
+    """A SQLAlchemy-style URL (`postgresql+asyncpg://`) as asyncpg takes it."""
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme.split('+')[0]}{sep}{rest}"
+
+
+def versus_floor(results: dict[str, Any]) -> dict[str, Any]:
+    floor = results.get("floor", {}).get("records_per_s")
+
+    def ratio(name: str) -> float | None:
+        rate = results.get(name, {}).get("records_per_s")
+        return round(rate / floor, 3) if floor and rate is not None else None
+
+    graphql = ratio("graphql")
+    return {
+        "rest_json": ratio("rest_json"),
+        "graphql": graphql,
+        "graphql_target": GRAPHQL_FLOOR_TARGET,
+        "graphql_meets_target": None if graphql is None else graphql >= GRAPHQL_FLOOR_TARGET,
+    }
+
+
 async def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--records", type=int, default=100_000)
@@ -143,16 +249,36 @@ async def main() -> None:
         default=7200,
         help="timestamps fall at random in this many seconds before now (default 7200)",
     )
-    p.add_argument("--paths", default="rest_json,graphql", help="which paths to run (default both)")
+    p.add_argument(
+        "--paths",
+        default="floor,rest_json,graphql",
+        help="which paths to run (default all three: floor,rest_json,graphql)",
+    )
+    p.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL"),
+        help="the server's database, for the floor (default DATABASE_URL)",
+    )
     args = p.parse_args()
+    paths = args.paths.split(",")
 
     run = secrets.token_hex(3)
     results: dict[str, Any] = {}
+    if "floor" in paths and args.database_url:
+        class_id = f"bench-ingest-floor-{run}"
+        progress(f"floor: building {args.records:,} rows for {class_id}")
+        rows = [copy_rows(records) for records in batches(args, class_id)]
+        progress(f"floor: copying {len(rows)} batches with {args.clients} connections")
+        results["floor"] = await run_floor(args, postgres_url(args.database_url), rows)
+        results["floor"]["class_id"] = class_id
+        progress(f"floor: {results['floor']['records_per_s']:,} records/s")
+    elif "floor" in paths:
+        progress("floor: skipped (no --database-url and no DATABASE_URL)")
     for name, path, graphql, accepted_of in (
         ("rest_json", "/ingest/json", False, rest_accepted),
         ("graphql", "/graphql", True, graphql_accepted),
     ):
-        if name not in args.paths.split(","):
+        if name not in paths:
             continue
         class_id = f"bench-ingest-{name}-{run}"
         progress(f"{name}: building {args.records:,} records for {class_id}")
@@ -173,6 +299,7 @@ async def main() -> None:
             "event_ids": args.event_ids,
             "spread_seconds": args.spread_seconds,
             **results,
+            "vs_floor": versus_floor(results),
         }
     )
 
