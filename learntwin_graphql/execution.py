@@ -19,6 +19,11 @@ than reading the fields of a row, so a class whose instances all answer alike (n
 remembered as ordinary after its first instance, and the check per value is one set
 lookup. An instance carrying its own `__await__` attribute is not seen; Python's `await`
 ignores such an attribute as well.
+
+Variables are coerced by graphql-core, except a list of records that its resolver
+validates one by one (`ingestMetrics`'s `[MetricInput!]!`): those are coerced by their
+shape alone and handed on as sent (`PerRecordVariables`, mixed in here; see
+learntwin_graphql.per_record).
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
+
+from learntwin_graphql.per_record import PerRecordVariables
 
 
 class PlainField(NamedTuple):
@@ -102,9 +109,10 @@ def class_decides(kind: type) -> bool:
     return decides
 
 
-class LearnTwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
+class LearnTwinExecutionContext(PerRecordVariables, StrawberryGraphQLCoreExecutionContext):
     """Strawberry's execution context, answering plain fields itself (see the module
-    docstring); every other field, and every value it is unsure of, goes to graphql-core."""
+    docstring); every other field, and every value it is unsure of, goes to graphql-core.
+    Records of per-record inputs are coerced by their shape alone (`PerRecordVariables`)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

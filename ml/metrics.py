@@ -1,10 +1,19 @@
-"""Metric records: validation of what clients send, and the mastery figures over them."""
+"""Metric records: validation of what clients send, and the mastery figures over them.
+
+`validate_batch` is the one validator of ingested records, for every route: the seed's
+REST JSON (snake_case keys, 0/1 accepted for flags, numbers for ids) and GraphQL (the
+input's camelCase names, values held to GraphQL's scalar rules). Each record is checked
+on its own, so one bad record is reported by its index and never costs its neighbours.
+The GraphQL server hands records over as the client sent them, without coercing their
+fields first (that would refuse the whole request for one bad field), so GraphQL's
+scalar rules are applied here, record by record.
+"""
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +26,7 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 # epoch, and ranges over them can never overflow at the edges of the calendar.
 FIRST_YEAR, LAST_YEAR = 1970, 2100
 FLAGS = ("stuck", "got_it", "pause", "example")
+FIELDS = ("class_id", "student_id", *FLAGS, "confidence", "timestamp", "event_id")
 # Ids end up in paths, file names and headers: no control characters there.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -39,6 +49,17 @@ class RecordError:
     index: int
     field: str | None
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordForm:
+    """How one kind of client writes records: the key of each field (also the name its
+    errors give it), and whether values follow GraphQL's scalar rules (Boolean only
+    true/false, String only a string, ID a string or an integer) or the seed's JSON,
+    which also takes 0/1 for flags and numbers for every id."""
+
+    keys: Mapping[str, str]
+    graphql_scalars: bool = False
 
 
 class _Invalid(Exception):
@@ -69,6 +90,13 @@ def _identifier(value: Any, field: str, *, limit: int = ID_MAX, integers: bool =
     return cleaned
 
 
+def _graphql_id(value: Any, field: str) -> str:
+    """GraphQL's ID: a string, an integer, or a float that is one (5.0 is "5")."""
+    if type(value) is float and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    return _identifier(value, field, integers=True)
+
+
 def _flag(value: Any, field: str) -> bool:
     if value is True or value is False:
         return value
@@ -81,19 +109,28 @@ def _flag(value: Any, field: str) -> bool:
     raise _Invalid(field, "must be true/false or 0/1")
 
 
+def _graphql_flag(value: Any, field: str) -> bool:
+    if value is True or value is False:
+        return value
+    raise _Invalid(field, "must be true or false")
+
+
 def _confidence(value: Any, field: str) -> float:
     kind = type(value)
     if (kind is int or kind is float) and CONFIDENCE_MIN <= value <= CONFIDENCE_MAX:
         return float(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _Invalid(field, "must be a number")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float
+        raise _Invalid(field, "must be between 1 and 10") from None
     if not math.isfinite(number) or not CONFIDENCE_MIN <= number <= CONFIDENCE_MAX:
         raise _Invalid(field, "must be between 1 and 10")
     return number
 
 
-def _timestamp(value: Any, field: str, now: datetime) -> datetime:
+def _timestamp(value: Any, field: str, now: datetime, latest: datetime) -> datetime:
     if value is None:
         return now
     if type(value) is not datetime:  # a string, or a value GraphQL could not parse
@@ -103,20 +140,26 @@ def _timestamp(value: Any, field: str, now: datetime) -> datetime:
             value = datetime.fromisoformat(value.strip())
         except ValueError:
             raise _Invalid(field, "must be an ISO-8601 date-time") from None
+    zone = value.tzinfo
     try:
-        ts = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if zone is UTC:  # what an offset of +00:00 or Z parses to: nothing to convert
+            ts = value
+        elif zone is None:
+            ts = value.replace(tzinfo=UTC)
+        else:
+            ts = value.astimezone(UTC)
     except OverflowError:
         raise _Invalid(field, f"must be in the years {FIRST_YEAR}..{LAST_YEAR}") from None
     if not FIRST_YEAR <= ts.year <= LAST_YEAR:
         raise _Invalid(field, f"must be in the years {FIRST_YEAR}..{LAST_YEAR}")
-    if ts > now + FUTURE_TOLERANCE:
+    if ts > latest:
         raise _Invalid(field, "must not be more than 5 minutes in the future")
     return ts
 
 
 REQUIRED = ("class_id", "student_id", *FLAGS, "confidence")
-# Records are read by their snake_case keys (the seed's REST names, and the Python names
-# of the GraphQL input); errors name fields the way the client spelled them.
+# The GraphQL names of the fields (MetricInput's), where they differ from the seed's REST
+# names (snake_case): how GraphQL records are keyed, and how their errors name fields.
 GRAPHQL_LABELS = {
     "class_id": "classId",
     "student_id": "studentId",
@@ -124,44 +167,100 @@ GRAPHQL_LABELS = {
     "timestamp": "timestamp",
     "event_id": "eventId",
 }
+# The seed's REST JSON: snake_case keys, its looser values.
+REST_FORM = RecordForm({field: field for field in FIELDS})
+# What `ingestMetrics` hands over: MetricInput's GraphQL names, GraphQL's scalar rules.
+GRAPHQL_FORM = RecordForm({**REST_FORM.keys, **GRAPHQL_LABELS}, graphql_scalars=True)
 
 
-def validate_record(raw: Mapping[str, Any], now: datetime) -> MetricRecord:
-    """One record, checked on its own; raises `_Invalid` naming the first bad field."""
-    for key in REQUIRED:
-        if raw.get(key) is None:
-            raise _Invalid(key, "is required")
-    event_id = raw.get("event_id")
-    return MetricRecord(
-        class_id=_identifier(raw["class_id"], "class_id", integers=True),
-        student_id=_identifier(raw["student_id"], "student_id", integers=True),
-        stuck=_flag(raw["stuck"], "stuck"),
-        got_it=_flag(raw["got_it"], "got_it"),
-        pause=_flag(raw["pause"], "pause"),
-        example=_flag(raw["example"], "example"),
-        confidence=_confidence(raw["confidence"], "confidence"),
-        ts=_timestamp(raw.get("timestamp"), "timestamp", now),
-        event_id=None
-        if event_id is None
-        else _identifier(event_id, "event_id", limit=EVENT_ID_MAX, integers=True),
+def _validator(now: datetime, form: RecordForm) -> Callable[[Mapping[str, Any]], MetricRecord]:
+    """A function checking one record on its own (raising `_Invalid` naming the first bad
+    field), for one batch: the ids it has seen valid are remembered, as a batch names the
+    same few classes and students over and over."""
+    keys = form.keys
+    k_class, k_student = keys["class_id"], keys["student_id"]
+    k_stuck, k_got_it, k_pause, k_example = (keys[f] for f in FLAGS)
+    k_confidence, k_timestamp, k_event = keys["confidence"], keys["timestamp"], keys["event_id"]
+    flag = _graphql_flag if form.graphql_scalars else _flag
+    any_id: Callable[[Any, str], str] = (
+        _graphql_id if form.graphql_scalars else lambda v, f: _identifier(v, f, integers=True)
     )
+    # GraphQL's eventId is a String; the seed's JSON also takes a number.
+    event_integers = not form.graphql_scalars
+    latest = now + FUTURE_TOLERANCE
+    known: dict[str, str] = {}  # ids seen valid in this batch -> their cleaned form
+
+    def identifier(value: Any, field: str) -> str:
+        if type(value) is str:
+            cleaned = known.get(value)
+            if cleaned is None:
+                cleaned = known[value] = _identifier(value, field)
+            return cleaned
+        return any_id(value, field)
+
+    def validate(raw: Mapping[str, Any]) -> MetricRecord:
+        get = raw.get
+        class_id, student_id = get(k_class), get(k_student)
+        stuck, got_it, pause, example = get(k_stuck), get(k_got_it), get(k_pause), get(k_example)
+        confidence = get(k_confidence)
+        if (
+            class_id is None
+            or student_id is None
+            or stuck is None
+            or got_it is None
+            or pause is None
+            or example is None
+            or confidence is None
+        ):
+            values = (class_id, student_id, stuck, got_it, pause, example, confidence)
+            raise _Invalid(REQUIRED[values.index(None)], "is required")
+        event_id = get(k_event)
+        return MetricRecord(
+            identifier(class_id, "class_id"),
+            identifier(student_id, "student_id"),
+            flag(stuck, "stuck"),
+            flag(got_it, "got_it"),
+            flag(pause, "pause"),
+            flag(example, "example"),
+            _confidence(confidence, "confidence"),
+            _timestamp(get(k_timestamp), "timestamp", now, latest),
+            None
+            if event_id is None
+            else _identifier(event_id, "event_id", limit=EVENT_ID_MAX, integers=event_integers),
+        )
+
+    return validate
+
+
+def validate_record(
+    raw: Mapping[str, Any], now: datetime, form: RecordForm = REST_FORM
+) -> MetricRecord:
+    """One record, checked on its own; raises `_Invalid` naming the first bad field."""
+    return _validator(now, form)(raw)
 
 
 def validate_batch(
-    raws: Sequence[Any], now: datetime | None = None, labels: Mapping[str, str] | None = None
+    raws: Sequence[Any],
+    now: datetime | None = None,
+    labels: Mapping[str, str] | None = None,
+    *,
+    form: RecordForm = REST_FORM,
 ) -> tuple[list[MetricRecord], list[RecordError]]:
-    """Valid records and, by index, the reasons the others were refused."""
-    now = now or datetime.now(UTC)
+    """Valid records and, by index, the reasons the others were refused. Records are read
+    by `form`'s keys, and errors name fields by them, or by `labels` when given."""
+    validate = _validator(now or datetime.now(UTC), form)
+    names = labels if labels is not None else form.keys
     valid: list[MetricRecord] = []
+    append = valid.append
     errors: list[RecordError] = []
     for index, raw in enumerate(raws):
         if type(raw) is not dict and not isinstance(raw, Mapping):
             errors.append(RecordError(index, None, "record must be an object"))
             continue
         try:
-            valid.append(validate_record(raw, now))
+            append(validate(raw))
         except _Invalid as invalid:
-            field = (labels or {}).get(invalid.field, invalid.field)
+            field = names.get(invalid.field, invalid.field)
             errors.append(RecordError(index, field, f"{field} {invalid.message}"))
     return valid, errors
 

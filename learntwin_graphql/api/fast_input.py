@@ -13,6 +13,12 @@ nested input objects and lists of them (they would stay dicts), `Maybe` fields (
 wraps them in `Some`), `GlobalID` (decoded by Strawberry), lazy and generic types (what they
 are is not known yet). Lists of scalars are copied, as Strawberry copies them: graphql-core
 gives every request that omits a list the same default object.
+
+`as_sent` goes further, for inputs whose resolver validates every record itself (marked
+`validated_per_record`): no object is built at all, the resolver gets each value as the
+mapping GraphQL holds, keyed by GraphQL names: from a variable, the client's JSON object
+as sent (see learntwin_graphql.per_record); from an inline literal, the object
+graphql-core coerced.
 """
 
 from __future__ import annotations
@@ -78,6 +84,21 @@ def fast_input(cls: type[T]) -> type[T]:
             if python in kwargs:
                 kwargs[python] = _copied(kwargs[python], depth)
         return cls(**kwargs)
+
+    definition.from_input = from_input
+    return cls
+
+
+def as_sent(cls: type[T]) -> type[T]:
+    """Hand each value of a Strawberry input to resolvers as its GraphQL mapping, not as an
+    instance of `cls`: for inputs whose resolver validates every field of every value
+    itself, where building an object per value would only be undone again."""
+    definition = getattr(cls, "__strawberry_definition__", None)
+    if definition is None or not definition.is_input:
+        raise TypeError(f"as_sent needs a Strawberry input type, not {cls!r}")
+
+    def from_input(_cls: type, value: Mapping[str, Any], context: InputContext) -> Any:
+        return value
 
     definition.from_input = from_input
     return cls

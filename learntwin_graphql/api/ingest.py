@@ -1,16 +1,26 @@
-"""ingestMetrics: validate each record on its own, store the valid ones in one go."""
+"""ingestMetrics: validate each record on its own, store the valid ones in one go.
+
+Records reach the resolver as the mappings GraphQL holds (keyed by GraphQL names), never
+as `MetricInput` objects: from a variable exactly as the client sent them, coerced by
+their shape only; from an inline literal as graphql-core coerced them (see
+learntwin_graphql.per_record). `ml.metrics.validate_batch` then checks every field of
+every record with GraphQL's scalar rules (`GRAPHQL_FORM`), so a mistyped field costs only
+its record, which comes back in `rejected` by index, as the REST route does.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Annotated, Any
 
 import strawberry
 
-from learntwin_graphql.api.fast_input import fast_input
+from learntwin_graphql.api.fast_input import as_sent
 from learntwin_graphql.argument_checks import validated_per_record
 from learntwin_graphql.context import Info
 from learntwin_graphql.services import ingest
-from ml.metrics import GRAPHQL_LABELS, RecordError
+from ml.metrics import GRAPHQL_FORM, RecordError
 
 
 @strawberry.input
@@ -32,9 +42,10 @@ class MetricInput:
     )
 
 
-fast_input(MetricInput)
-# One bad record is reported by its index and never costs its neighbours.
+# One bad record is reported by its index and never costs its neighbours: each record is
+# checked by the service, not coerced field by field by GraphQL, nor built as an object.
 validated_per_record(MetricInput)
+as_sent(MetricInput)
 
 
 @strawberry.type
@@ -58,12 +69,15 @@ class IngestPayload:
 @strawberry.type
 class IngestMutation:
     @strawberry.mutation(description="ADMIN or INSTRUCTOR. At most 10,000 records per call.")
-    async def ingest_metrics(self, info: Info, records: list[MetricInput]) -> IngestPayload:
+    async def ingest_metrics(
+        self,
+        info: Info,
+        records: Annotated[
+            list[Mapping[str, Any]], strawberry.argument(graphql_type=list[MetricInput])
+        ],
+    ) -> IngestPayload:
         result, errors = await ingest.ingest(
-            info.context.runtime,
-            info.context.principal,
-            [vars(record) for record in records],
-            GRAPHQL_LABELS,
+            info.context.runtime, info.context.principal, records, GRAPHQL_FORM
         )
         return IngestPayload(
             accepted=result.accepted,

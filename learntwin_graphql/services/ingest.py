@@ -1,9 +1,13 @@
 """Ingest of metric records: validate each, store the valid ones in one transaction with
-their rollups, then tell subscribers which classes changed."""
+their rollups, then tell subscribers which classes changed.
+
+Both routes hand records over as their clients wrote them (the REST route straight from
+its JSON body, `ingestMetrics` without coercing each field first) and say how they are
+written (`RecordForm`); `ml.metrics.validate_batch` is the one place that checks them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from db import ingest as records
@@ -11,7 +15,7 @@ from learntwin_graphql import permissions
 from learntwin_graphql.auth import Principal
 from learntwin_graphql.errors import BadUserInput
 from learntwin_graphql.runtime import Runtime
-from ml.metrics import RecordError, validate_batch
+from ml.metrics import REST_FORM, RecordError, RecordForm, validate_batch
 from workers.events import publish
 from workers.keys import class_channel
 
@@ -30,15 +34,15 @@ async def ingest(
     runtime: Runtime,
     principal: Principal,
     raws: Sequence[Any],
-    labels: Mapping[str, str] | None = None,
+    form: RecordForm = REST_FORM,
 ) -> tuple[records.IngestResult, list[RecordError]]:
     """Store the valid records (ADMIN, INSTRUCTOR); the others come back by index, with
-    fields named by `labels` (the client's spelling)."""
+    fields named as `form` spells them (the client's spelling)."""
     permissions.require_staff(principal)
     limit = runtime.settings.max_ingest_batch
     if len(raws) > limit:
         raise BatchTooLarge(limit)
-    valid, errors = validate_batch(raws, labels=labels)
+    valid, errors = validate_batch(raws, form=form)
     result = await records.ingest(runtime.engine, valid)
     # After the commit: subscribers re-read from Postgres, the source of truth.
     await publish(runtime.redis, [class_channel(c) for c in result.class_ids])
