@@ -13,10 +13,15 @@ import http.client
 import math
 import os
 import random
+import shutil
+import socket
+import statistics
+import subprocess
 import sys
 import time
 import urllib.parse
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -199,6 +204,263 @@ class AsyncKeepAlive:
         if b"\r\nconnection: close" in lower:
             self.close()
         return status, content
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        """The status and the whole body of a GET (for the REST routes, e.g. /healthz);
+        reconnects when the server closed the connection after the previous answer."""
+        if self.writer is None or self.reader is None:
+            await self.connect()
+        assert self.reader is not None and self.writer is not None
+        self.writer.write(
+            b"GET %s HTTP/1.1\r\n%s\r\n" % ((self.prefix + path).encode(), self.fixed)
+        )
+        return await self._read_answer()
+
+    async def _read_answer(self) -> tuple[int, bytes]:
+        assert self.reader is not None
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        lower = head.lower()
+        at = lower.find(b"\r\ncontent-length:")
+        if at >= 0:
+            end = lower.index(b"\r\n", at + 2)
+            content = await self.reader.readexactly(int(lower[at + 17 : end]))
+        elif b"transfer-encoding: chunked" in lower:
+            parts = []
+            while True:
+                size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                parts.append(await self.reader.readexactly(size + 2))
+                if size == 0:
+                    break
+            content = b"".join(p[:-2] for p in parts)
+        else:
+            content = await self.reader.read()
+            self.close()
+        if b"\r\nconnection: close" in lower:
+            self.close()
+        return status, content
+
+
+Check = Callable[[Any], str | None]
+
+
+@dataclass
+class Endpoint:
+    """One request a closed loop repeats: a JSON POST of `body`, or a GET when it is None;
+    `check` says what is wrong with a 200 answer's parsed JSON (None: nothing). `pid` is
+    the serving process, for its CPU per request."""
+
+    url: str
+    path: str
+    body: bytes | None
+    check: Check
+    pid: int | None = None
+
+
+async def endpoint_problem(
+    connection: AsyncKeepAlive, endpoint: Endpoint, give_up_after: float
+) -> str | None:
+    """Why one request's answer is wrong (status, JSON, GraphQL `errors`, the check), or
+    None."""
+    try:
+        async with asyncio.timeout(give_up_after):
+            if endpoint.body is None:
+                status, content = await connection.get(endpoint.path)
+            else:
+                status, content = await connection.post(endpoint.path, endpoint.body)
+    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError) as e:
+        connection.close()  # the next request opens a fresh connection
+        return f"{type(e).__name__}: {e}"
+    if status != 200:
+        return f"HTTP {status}: {content[:200]!r}"
+    try:
+        answer = orjson.loads(content)
+        if isinstance(answer, dict) and answer.get("errors"):
+            return f"GraphQL errors: {answer['errors'][:2]}"
+        return endpoint.check(answer)
+    except orjson.JSONDecodeError:
+        return f"not JSON: {content[:200]!r}"
+    except (KeyError, TypeError, IndexError, AttributeError) as e:
+        return f"unexpected answer ({type(e).__name__}: {e}): {content[:200]!r}"
+
+
+async def closed_loop(
+    endpoint: Endpoint,
+    api_key: str,
+    clients: int,
+    seconds: float,
+    *,
+    warmup: float = 1.0,
+    give_up_after: float = 30.0,
+    samples_kept: int = 5,
+) -> dict[str, Any]:
+    """`clients` closed loops, each on its own AsyncKeepAlive connection, repeating one
+    request for `warmup` then `seconds` measured seconds. Requests/s counts the answers
+    arriving in the window, latencies are those of the requests sent in it; every wrong
+    answer (warm-up included) is an error, with a few samples."""
+    where = argparse.Namespace(url=endpoint.url, api_key=api_key)
+    connections = [AsyncKeepAlive(where) for _ in range(clients)]
+    await asyncio.gather(*(c.connect() for c in connections))
+    latencies: list[float] = []
+    samples: list[str] = []
+    completed = errors = 0
+    clock = time.perf_counter
+    began = clock() + warmup
+    ends = began + seconds
+
+    async def client(connection: AsyncKeepAlive) -> None:
+        nonlocal completed, errors
+        while (sent := clock()) < ends:
+            problem = await endpoint_problem(connection, endpoint, give_up_after)
+            done = clock()
+            if problem is not None:
+                errors += 1
+                if len(samples) < samples_kept:
+                    samples.append(problem[:300])
+            elif sent >= began:
+                latencies.append(done - sent)
+            if began <= done <= ends:
+                completed += 1
+
+    tasks = [asyncio.create_task(client(c)) for c in connections]
+    await asyncio.sleep(max(0.0, began - clock()))
+    cpu = process_cpu_seconds(endpoint.pid) if endpoint.pid else None
+    mine, machine = time.process_time(), StolenTime()
+    await asyncio.sleep(max(0.0, ends - clock()))
+    if cpu is not None and endpoint.pid:
+        cpu = process_cpu_seconds(endpoint.pid) - cpu
+    mine = time.process_time() - mine
+    await asyncio.gather(*tasks)
+    for connection in connections:
+        connection.close()
+    latency = summary_ms(latencies)
+    return {
+        "requests_per_s": round(completed / seconds, 1),
+        "p50_ms": latency["p50_ms"],
+        "p95_ms": latency["p95_ms"],
+        "errors": errors,
+        "cpu_ms_per_request": round(1000 * cpu / completed, 3)
+        if cpu is not None and completed
+        else None,
+        "client_cpu_ms_per_request": round(1000 * mine / completed, 3) if completed else None,
+        "machine_busy_pct": machine.busy_percent(),
+        **({"error_samples": samples} if samples else {}),
+    }
+
+
+def listening_pid(port: int) -> int | None:
+    """The process listening on TCP `port` on this machine (from /proc/net/tcp*), e.g.
+    the server under test when several `learntwin serve` run; None when not found."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # LISTEN
+                inodes.add(f"socket:[{fields[9]}]")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or not inodes:
+            continue
+        try:
+            if any(os.readlink(fd) in inodes for fd in (entry / "fd").iterdir()):
+                return int(entry.name)
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+    return None
+
+
+def npm_install(folder: Path, package: str, version: str) -> str | None:
+    """`package@version` installed with npm in `folder` (created, and reused when that
+    version is already there), or why not. npm's output goes to stderr."""
+    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
+    if missing:
+        return f"{' and '.join(missing)} not found on PATH: {package} cannot run"
+    manifest = folder / "node_modules" / package / "package.json"
+    if manifest.exists() and orjson.loads(manifest.read_bytes()).get("version") == version:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "package.json").exists():
+        (folder / "package.json").write_text('{"private": true}\n')
+    progress(f"npm install {package}@{version} into {folder}")
+    command = ["npm", "install", "--no-audit", "--no-fund", "--save-exact", f"{package}@{version}"]
+    done = subprocess.run(command, cwd=folder, stdout=2, stderr=2, check=False)
+    if done.returncode != 0 or not manifest.exists():
+        return f"npm install {package}@{version} failed (exit {done.returncode}), see stderr"
+    return None
+
+
+def start_server(
+    argv: list[str],
+    cwd: Path,
+    port: int,
+    probe: bytes,
+    *,
+    env: dict[str, str] | None = None,
+    wait: float = 60,
+) -> subprocess.Popen[bytes]:
+    """Run `argv` in `cwd` (with `env`; output to `cwd`/server.log) and return once it
+    answers 200 to a POST of `probe` to /graphql on 127.0.0.1:`port`; stopped, with the
+    log's tail as the error, when it exits or does not answer within `wait` seconds."""
+    log_path = cwd / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("POST", "/graphql", probe, {"Content-Type": "application/json"})
+            status = connection.getresponse().status
+            connection.close()
+            if status == 200:
+                return process
+        except OSError:
+            pass
+        time.sleep(0.3)
+    stop_process(process)
+    tail = log_path.read_text(errors="replace")[-1500:]
+    raise SystemExit(f"{argv[:2]} did not answer on port {port}:\n{tail}")
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 10 s."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def median(values: Iterable[float | None]) -> float | None:
+    """The median of the values given (None ignored), to 3 decimals."""
+    present = [v for v in values if v is not None]
+    return round(statistics.median(present), 3) if present else None
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a is not None and b else None
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on now (the kernel's choice), for a server to start on."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+async def analyze_database(url: str) -> None:
+    """ANALYZE the database at `url` (a SQLAlchemy `+asyncpg` URL is accepted): freshly
+    loaded tables are otherwise planned as empty when autovacuum has not run yet."""
+    import asyncpg
+
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await connection.execute("ANALYZE")
+    finally:
+        await connection.close()
 
 
 def find_server_pid() -> int | None:
