@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db.engine import fetch
+
 Row = dict[str, Any]
 
 
@@ -30,71 +32,61 @@ async def has_classes(engine: AsyncEngine) -> bool:
 
 
 async def existing_classes(engine: AsyncEngine, ids: Sequence[str]) -> set[str]:
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            text("SELECT id FROM classes WHERE id = ANY(:ids)"), {"ids": list(ids)}
-        )
-        return {row.id for row in rows}
+    rows = await fetch(engine, "SELECT id FROM classes WHERE id = ANY($1::text[])", list(ids))
+    return {row[0] for row in rows}
 
 
 async def existing_students(engine: AsyncEngine, ids: Sequence[str]) -> set[str]:
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            text("SELECT id FROM students WHERE id = ANY(:ids)"), {"ids": list(ids)}
-        )
-        return {row.id for row in rows}
+    rows = await fetch(engine, "SELECT id FROM students WHERE id = ANY($1::text[])", list(ids))
+    return {row[0] for row in rows}
 
 
 async def student_counts(engine: AsyncEngine, class_ids: Sequence[str]) -> dict[str, int]:
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            text(
-                "SELECT class_id, count(*) AS n FROM class_students WHERE class_id = ANY(:ids) "
-                "GROUP BY class_id"
-            ),
-            {"ids": list(class_ids)},
-        )
-        return {row.class_id: row.n for row in rows}
+    rows = await fetch(
+        engine,
+        "SELECT class_id, count(*) FROM class_students WHERE class_id = ANY($1::text[]) "
+        "GROUP BY class_id",
+        list(class_ids),
+    )
+    return {row[0]: row[1] for row in rows}
 
 
 async def students_of_classes(
     engine: AsyncEngine, class_ids: Sequence[str], after: str | None, limit: int
 ) -> dict[str, list[str]]:
     """Up to `limit` student ids per class, after the cursor, in id order."""
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            text(
-                """
-                SELECT c.id AS class_id, s.student_id
-                FROM unnest(CAST(:ids AS text[])) AS c(id)
-                CROSS JOIN LATERAL (
-                    SELECT student_id FROM class_students
-                    WHERE class_id = c.id AND (CAST(:after AS text) IS NULL OR student_id > :after)
-                    ORDER BY student_id LIMIT :limit
-                ) AS s
-                ORDER BY 1, 2
-                """
-            ),
-            {"ids": list(class_ids), "after": after, "limit": limit},
-        )
-        found: dict[str, list[str]] = {}
-        for row in rows:
-            found.setdefault(row.class_id, []).append(row.student_id)
-        return found
+    rows = await fetch(
+        engine,
+        """
+        SELECT c.id AS class_id, s.student_id
+        FROM unnest($1::text[]) AS c(id)
+        CROSS JOIN LATERAL (
+            SELECT student_id FROM class_students
+            WHERE class_id = c.id AND ($2::text IS NULL OR student_id > $2::text)
+            ORDER BY student_id LIMIT $3
+        ) AS s
+        ORDER BY 1, 2
+        """,
+        list(class_ids),
+        after,
+        limit,
+    )
+    found: dict[str, list[str]] = {}
+    for class_id, student_id in rows:
+        found.setdefault(class_id, []).append(student_id)
+    return found
 
 
 async def classes_of_students(
     engine: AsyncEngine, student_ids: Sequence[str]
 ) -> dict[str, list[str]]:
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            text(
-                "SELECT student_id, class_id FROM class_students WHERE student_id = ANY(:ids) "
-                "ORDER BY student_id, class_id"
-            ),
-            {"ids": list(student_ids)},
-        )
-        found: dict[str, list[str]] = {}
-        for row in rows:
-            found.setdefault(row.student_id, []).append(row.class_id)
-        return found
+    rows = await fetch(
+        engine,
+        "SELECT student_id, class_id FROM class_students WHERE student_id = ANY($1::text[]) "
+        "ORDER BY student_id, class_id",
+        list(student_ids),
+    )
+    found: dict[str, list[str]] = {}
+    for student_id, class_id in rows:
+        found.setdefault(student_id, []).append(class_id)
+    return found

@@ -58,6 +58,39 @@ async def asyncpg_connection(conn: AsyncConnection) -> asyncpg.Connection:
     return raw
 
 
+# What a pooled connection that died since its last use raises on its first statement.
+_DROPPED = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # a termination notice arrived between statements
+    ConnectionError,
+)
+
+
+async def fetch(engine: AsyncEngine, sql: str, *args: Any) -> list[asyncpg.Record]:
+    """The rows of one read-only statement (`$1`, `$2`… parameters), run by asyncpg itself
+    on a pooled connection, outside any transaction: SQLAlchemy's statement and result
+    processing cost more than the query on the small reads behind a nested page. A
+    connection the server dropped since it was pooled is replaced and the statement run
+    once more on a fresh one (safe: it only reads), instead of pinging every checkout.
+    SQLAlchemy's `before_cursor_execute` listeners still see each statement (tracing, the
+    tests' statement counts)."""
+    for attempt in range(2):
+        async with engine.connect() as conn:
+            raw = await asyncpg_connection(conn)
+            sync = conn.sync_connection
+            assert sync is not None  # connected
+            if sync.dispatch.before_cursor_execute:
+                sync.dispatch.before_cursor_execute(sync, None, sql, args, None, False)
+            try:
+                return await raw.fetch(sql, *args)
+            except _DROPPED:
+                await conn.invalidate()
+                if attempt:
+                    raise
+    raise AssertionError("unreachable")
+
+
 async def ping(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))

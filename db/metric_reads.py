@@ -7,22 +7,21 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db.engine import fetch
 from ml.metrics import MasteryStats
 
 Owner = Literal["class_id", "student_id"]
 _METRIC_COLUMNS = "id, class_id, student_id, stuck, got_it, pause, example, confidence, ts"
 
 
-def _range_sql(start: datetime | None, end: datetime | None, column: str = "ts") -> str:
-    parts = []
-    if start is not None:
-        parts.append(f"{column} >= :start")
-    if end is not None:
-        parts.append(f"{column} < :end")
-    return " AND ".join(parts) or "TRUE"
+class Params(list[Any]):
+    """Positional parameters for asyncpg: `add` appends one and says its `$n`."""
+
+    def add(self, value: Any, cast: str = "") -> str:
+        self.append(value)
+        return f"${len(self)}{cast}"
 
 
 async def metric_pages(
@@ -35,24 +34,28 @@ async def metric_pages(
     limit: int,
 ) -> dict[str, list[dict[str, Any]]]:
     """Up to `limit` records per owner in [start, end), in (timestamp, id) order after the
-    cursor; one index range scan per owner."""
-    keyset = "(ts, id) > (:after_ts, :after_id)" if after else "TRUE"
+    cursor; one index range scan per owner. Rows are read by column name."""
+    params = Params()
+    ids = params.add(list(owner_ids), "::text[]")
+    conditions = [f"{owner} = o.id"]
+    if start is not None:
+        conditions.append(f"ts >= {params.add(start)}")
+    if end is not None:
+        conditions.append(f"ts < {params.add(end)}")
+    if after:
+        conditions.append(f"(ts, id) > ({params.add(after[0])}, {params.add(after[1])})")
     sql = f"""
-        SELECT m.* FROM unnest(CAST(:ids AS text[])) AS o(id)
+        SELECT m.* FROM unnest({ids}) AS o(id)
         CROSS JOIN LATERAL (
             SELECT {_METRIC_COLUMNS} FROM metrics
-            WHERE {owner} = o.id AND {_range_sql(start, end)} AND {keyset}
-            ORDER BY ts, id LIMIT :limit
+            WHERE {" AND ".join(conditions)}
+            ORDER BY ts, id LIMIT {params.add(limit)}
         ) AS m
         ORDER BY m.{owner}, m.ts, m.id
     """
-    params: dict[str, Any] = {"ids": list(owner_ids), "start": start, "end": end, "limit": limit}
-    if after:
-        params["after_ts"], params["after_id"] = after
-    found: dict[str, list[dict[str, Any]]] = {}
-    async with engine.connect() as conn:
-        for row in (await conn.execute(text(sql), params)).mappings():
-            found.setdefault(row[owner], []).append(dict(row))
+    found: dict[str, list[Any]] = {}
+    for row in await fetch(engine, sql, *params):
+        found.setdefault(row[owner], []).append(row)
     return found
 
 
@@ -115,17 +118,16 @@ async def mastery(
     """Mastery per owner over [start, end): daily and hourly rollups for the whole buckets,
     raw rows only inside the partial hours at the edges, so the cost follows the number of
     active student-days, not of records."""
-    params: dict[str, Any] = {"ids": list(owner_ids)}
+    params = Params()
+    ids = params.add(list(owner_ids), "::text[]")
     parts: list[str] = []
-    for number, (source, lo, hi) in enumerate(plan_range(start, end)):
+    for source, lo, hi in plan_range(start, end):
         column = "ts" if source == RAW else "bucket"
-        conditions = [f"{owner} = ANY(:ids)"]
+        conditions = [f"{owner} = ANY({ids})"]
         if lo is not None:
-            conditions.append(f"{column} >= :lo{number}")
-            params[f"lo{number}"] = lo
+            conditions.append(f"{column} >= {params.add(lo)}")
         if hi is not None:
-            conditions.append(f"{column} < :hi{number}")
-            params[f"hi{number}"] = hi
+            conditions.append(f"{column} < {params.add(hi)}")
         columns = _SEGMENT_COLUMNS[RAW if source == RAW else "rollup"]
         parts.append(f"SELECT {columns} FROM {source} WHERE {' AND '.join(conditions)}")
     # Per (owner, student) first, a hash aggregate of a few dozen groups; then per owner,
@@ -146,20 +148,20 @@ async def mastery(
         GROUP BY 1
     """
     found: dict[str, MasteryStats] = {}
-    async with engine.connect() as conn:
-        for row in await conn.execute(text(sql), params):
-            found[row.owner] = MasteryStats(
-                class_id=row.owner if owner == "class_id" else None,
-                student_id=row.owner if owner == "student_id" else None,
-                population=int(row.population),
-                students=int(row.students),
-                stuck=int(row.stuck),
-                got_it=int(row.got_it),
-                pause=int(row.pause),
-                example=int(row.example),
-                confidence_sum=float(row.confidence_sum),
-                last_timestamp=row.last_ts,
-            )
+    for row in await fetch(engine, sql, *params):
+        key = row["owner"]
+        found[key] = MasteryStats(
+            class_id=key if owner == "class_id" else None,
+            student_id=key if owner == "student_id" else None,
+            population=int(row["population"]),
+            students=int(row["students"]),
+            stuck=int(row["stuck"]),
+            got_it=int(row["got_it"]),
+            pause=int(row["pause"]),
+            example=int(row["example"]),
+            confidence_sum=float(row["confidence_sum"]),
+            last_timestamp=row["last_ts"],
+        )
     return found
 
 

@@ -30,7 +30,7 @@ from graphql import (
     get_argument_values,
 )
 from graphql.execution.collect_fields import FieldDetails
-from graphql.pyutils import Path
+from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema_converter import GraphQLCoreConverter, get_arguments
 from strawberry.types.field import StrawberryField
 
@@ -140,6 +140,18 @@ class BatchedFields:
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, field_details_list, path)  # type: ignore[attr-defined]
             return None
+
+    def _prefetched_value(self, node_id: int, source: Any) -> Any:
+        """The value fetched ahead for the field node's `source`, for the plain-field
+        shortcut's plans: Undefined when there is none, or it is an error (reported on
+        graphql-core's own path)."""
+        found = self._prefetched.get((node_id, id(source)))
+        if found is None or isinstance(found[1], Exception):
+            return Undefined
+        return found[1]
+
+    def _is_batched(self, parent_type: GraphQLObjectType, name: str, field: GraphQLField) -> bool:
+        return self._batch_field(parent_type, name, field) is not None
 
     # --- finding what to batch ------------------------------------------------
 

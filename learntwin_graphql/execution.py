@@ -6,7 +6,11 @@ field extension. graphql-core still builds a resolve info, wraps the resolver an
 the value completion for each of them, several microseconds a field. Here such a field
 is read with getattr and coerced by its scalar or enum type directly; an object whose
 selected fields are all such fields (or __typename) is built in one loop, and so is a
-list of such objects. Anything out of the ordinary (a null for a non-null field, a value
+list of such objects. The same holds one level down and further: a field that reads an
+object, or a list of objects, off an attribute (a connection's `edges`, an edge's
+`node`), or a batched field whose values the lookahead has fetched already (see
+learntwin_graphql.batching), is part of its parent's plan when the object's own selection
+has a plan, so a whole page of edges and nodes is built in one pass. Anything out of the ordinary (a null for a non-null field, a value
 the type refuses, an awaitable or a returned exception as a value or as a list item, a
 raised error, a schema extension resolving fields, @defer or @stream) takes graphql-core's
 own path, so errors and their locations are exactly what they would be without the
@@ -35,6 +39,7 @@ from weakref import WeakKeyDictionary
 from graphql import (
     GraphQLField,
     GraphQLLeafType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
@@ -54,6 +59,23 @@ class PlainField(NamedTuple):
     non_null: bool
 
 
+class NestedField(NamedTuple):
+    """An object, or a list of objects, read off an attribute or taken from a batched
+    field's prefetched values (`attribute` None: keyed by the field node's id), then built
+    by `plan`."""
+
+    attribute: str | None
+    node_id: int
+    object_type: GraphQLObjectType
+    plan: list[tuple[str, Any]]
+    non_null: bool
+    is_list: bool
+    item_non_null: bool
+
+
+Plan = list[tuple[str, PlainField | NestedField | None]]
+
+
 # Per schema, per (type name, field name): the plain field, or None when it is not one.
 _PLAIN: WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], PlainField | None]] = (
     WeakKeyDictionary()
@@ -62,6 +84,21 @@ _PLAIN: WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], PlainField | None
 
 def plain_field(field: GraphQLField) -> PlainField | None:
     """The attribute and scalar type of a field that only reads an attribute."""
+    attribute = attribute_of(field)
+    if attribute is None:
+        return None
+    field_type = field.type
+    non_null = isinstance(field_type, GraphQLNonNull)
+    if non_null:
+        field_type = field_type.of_type
+    if not is_leaf_type(field_type):
+        return None
+    return PlainField(attribute, field_type, non_null)
+
+
+def attribute_of(field: GraphQLField) -> str | None:
+    """The attribute a field reads when it does nothing else (Strawberry's basic field, no
+    arguments, no extension), whatever its type; None for any other field."""
     definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
     if (
         not isinstance(definition, StrawberryField)
@@ -72,13 +109,7 @@ def plain_field(field: GraphQLField) -> PlainField | None:
         or getattr(field.resolve, "__name__", None) != "_get_basic_result"
     ):
         return None
-    field_type = field.type
-    non_null = isinstance(field_type, GraphQLNonNull)
-    if non_null:
-        field_type = field_type.of_type
-    if not is_leaf_type(field_type):
-        return None
-    return PlainField(definition.python_name, field_type, non_null)
+    return definition.python_name
 
 
 # Classes whose every instance is a value as it is (see the module docstring).
@@ -118,7 +149,7 @@ class LearnTwinExecutionContext(PerRecordVariables, StrawberryGraphQLCoreExecuti
         super().__init__(*args, **kwargs)
         # Per grouped field set of this operation (kept alive, keyed by id): how to read
         # an object whose selected fields are all plain (or __typename), else None.
-        self._plans: dict[int, tuple[Any, list[tuple[str, PlainField | None]] | None]] = {}
+        self._plans: dict[int, tuple[Any, Plan | None]] = {}
         # None when a schema extension wants to see every field resolved: no shortcut then.
         middleware = self.middleware_manager
         self._plain_fields: dict[tuple[str, str], PlainField | None] | None = (
@@ -201,21 +232,67 @@ class LearnTwinExecutionContext(PerRecordVariables, StrawberryGraphQLCoreExecuti
         return rows
 
     def _row(
-        self,
-        plan: list[tuple[str, PlainField | None]],
-        parent_type: GraphQLObjectType,
-        source: Any,
+        self, plan: Plan, parent_type: GraphQLObjectType, source: Any
     ) -> dict[str, Any] | None:
         row: dict[str, Any] = {}
-        for response_name, plain in plan:
-            if plain is None:
+        for response_name, entry in plan:
+            if entry is None:
                 row[response_name] = parent_type.name  # __typename
                 continue
-            value = self._read(plain, source)
+            if type(entry) is PlainField:
+                value = self._read(entry, source)
+            else:
+                value = self._nested(entry, source)  # type: ignore[arg-type]
             if value is Undefined:
                 return None
             row[response_name] = value
         return row
+
+    def _nested(self, entry: NestedField, source: Any) -> Any:
+        """The completed object or list of objects of a nested field, or Undefined when
+        graphql-core's own path must run."""
+        if entry.attribute is None:
+            value = self._prefetched_value(entry.node_id, source)
+            if value is Undefined:
+                return Undefined
+        else:
+            try:
+                value = getattr(source, entry.attribute)
+            except Exception:  # graphql-core's path reports it
+                return Undefined
+        if value is None:
+            return Undefined if entry.non_null else None
+        ordinary = self._ordinary_classes
+        if not entry.is_list:
+            if type(value) not in ordinary and not self._is_ordinary(value):
+                return Undefined
+            row = self._row(entry.plan, entry.object_type, value)
+            return Undefined if row is None else row
+        if not isinstance(value, list | tuple):
+            return Undefined
+        rows: list[Any] = []
+        for item in value:
+            if item is None:
+                if entry.item_non_null:
+                    return Undefined
+                rows.append(None)
+                continue
+            if type(item) not in ordinary and not self._is_ordinary(item):
+                return Undefined
+            row = self._row(entry.plan, entry.object_type, item)
+            if row is None:
+                return Undefined
+            rows.append(row)
+        return rows
+
+    def _prefetched_value(self, node_id: int, source: Any) -> Any:
+        """A batched field's value fetched ahead for `source`, else Undefined (no batching
+        here: see BatchedFields)."""
+        return Undefined
+
+    def _is_batched(self, parent_type: GraphQLObjectType, name: str, field: GraphQLField) -> bool:
+        """Whether the field is resolved a list at a time (see BatchedFields)."""
+        return False
 
     def execute_field(
         self,
@@ -267,21 +344,56 @@ class LearnTwinExecutionContext(PerRecordVariables, StrawberryGraphQLCoreExecuti
 
     def _plan(
         self, parent_type: GraphQLObjectType, grouped_field_set: dict[str, Any]
-    ) -> list[tuple[str, PlainField | None]] | None:
+    ) -> Plan | None:
         try:
             return self._plans[id(grouped_field_set)][1]
         except KeyError:
             pass
-        plan: list[tuple[str, PlainField | None]] | None = []
+        plan: Plan | None = []
         for response_name, field_details_list in grouped_field_set.items():
             name = field_details_list[0].node.name.value
-            plain = None if name == "__typename" else self._plain(parent_type, name)
-            if plain is None and name != "__typename":
-                plan = None
-                break
-            plan.append((response_name, plain))  # type: ignore[union-attr]
+            entry: PlainField | NestedField | None = None
+            if name != "__typename":
+                entry = self._plain(parent_type, name) or self._nested_entry(
+                    parent_type, name, field_details_list
+                )
+                if entry is None:
+                    plan = None
+                    break
+            plan.append((response_name, entry))  # type: ignore[union-attr]
         self._plans[id(grouped_field_set)] = (grouped_field_set, plan)
         return plan
+
+    def _nested_entry(
+        self, parent_type: GraphQLObjectType, name: str, field_details_list: Any
+    ) -> NestedField | None:
+        """The plan of an object field read off an attribute or fetched ahead by its batch
+        form, when its selection has one; None otherwise (and for any directive on it)."""
+        field = parent_type.fields.get(name)
+        if self._plain_fields is None or field is None:
+            return None
+        if any(details.node.directives for details in field_details_list):
+            return None  # @stream and the like: graphql-core's own path
+        batched = self._is_batched(parent_type, name, field)
+        attribute = None if batched else attribute_of(field)
+        if attribute is None and not batched:
+            return None
+        field_type, non_null = field.type, False
+        if isinstance(field_type, GraphQLNonNull):
+            field_type, non_null = field_type.of_type, True
+        is_list = item_non_null = False
+        if isinstance(field_type, GraphQLList):
+            field_type, is_list = field_type.of_type, True
+            if isinstance(field_type, GraphQLNonNull):
+                field_type, item_non_null = field_type.of_type, True
+        if not isinstance(field_type, GraphQLObjectType) or field_type.is_type_of is not None:
+            return None
+        grouped, new_defer_usages, _ = self.collect_subfields(field_type, field_details_list)
+        plan = None if new_defer_usages else self._plan(field_type, grouped)
+        if plan is None:
+            return None
+        node_id = id(field_details_list[0].node)
+        return NestedField(attribute, node_id, field_type, plan, non_null, is_list, item_non_null)
 
     def _plain(self, parent_type: GraphQLObjectType, name: str) -> PlainField | None:
         fields = self._plain_fields

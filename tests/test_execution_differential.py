@@ -149,7 +149,44 @@ ODD_CELLS: dict[str, Any] = {
 
 
 @strawberry.type
+class Holder:
+    """Objects and lists of objects read off attributes: planned with their parent."""
+
+    cell: Cell
+    maybe: Cell | None
+    cells: list[Cell]
+    holes: list[Cell | None]
+    row: Row | None = None
+    inner: Holder | None = None
+
+
+def holder(kind: str | None, depth: int = 1) -> Holder:
+    """A holder whose every nested position holds the odd values of `kind` (each position
+    made fresh, so no awaitable is shared), or ordinary cells without a kind."""
+
+    def odd() -> list[Any]:
+        return ODD_CELLS[kind]() if kind else cells()
+
+    return Holder(
+        cell=odd()[-1],
+        maybe=odd()[0],
+        cells=odd(),
+        holes=[None, *odd()],
+        row=row(depth),
+        inner=holder(kind, depth - 1) if depth else None,
+    )
+
+
+@strawberry.type
 class Query:
+    @strawberry.field
+    def holders(self, kind: str | None = None) -> list[Holder]:
+        return [holder(None), holder(kind)]
+
+    @strawberry.field
+    def holder(self, kind: str | None = None) -> Holder:
+        return holder(kind)
+
     @strawberry.field
     def rows(self) -> list[Row]:
         return [row(1), row(2)]
@@ -250,6 +287,20 @@ ODD = [
 ]
 
 
+# Nested objects and lists of them (plain or odd), below a list and below one object.
+NESTED = [
+    f"{{ {field}{arguments} {{ {selection} }} }}"
+    for field in ("holders", "holder")
+    for arguments in ["", *(f'(kind: "{kind}")' for kind in ODD_CELLS)]
+    for selection in (
+        "cell { x label } maybe { x level } cells { x at } holes { __typename x }",
+        "inner { cell { x } inner { holes { x } } } row { id name }",
+        "row { name shout } cell { x }",
+        "__typename cells { __typename }",
+    )
+]
+
+
 def schemas(query: type = Query, **options: Any) -> tuple[strawberry.Schema, strawberry.Schema]:
     return (
         strawberry.Schema(query, **options),
@@ -280,7 +331,7 @@ async def assert_same(reference: strawberry.Schema, fast: strawberry.Schema, que
         assert await run(fast, query, variables) == await run(reference, query, variables), query
 
 
-@pytest.mark.parametrize("query", CONSTRUCTS + ODD)
+@pytest.mark.parametrize("query", CONSTRUCTS + ODD + NESTED)
 async def test_same_answer_as_graphql_core(query: str) -> None:
     await assert_same(*schemas(), query)
 
