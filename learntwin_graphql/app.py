@@ -88,7 +88,7 @@ def create_app(
                 )
             if owned:
                 _announce(rt)
-            graphql.view = GraphQLView(build_schema(settings), rt)
+            graphql.view = app.state.graphql = GraphQLView(build_schema(settings), rt)
             # Everything built so far lives as long as the process: keep it out of the
             # cyclic GC, whose full collections otherwise rescan it on busy ingests.
             gc.collect()
@@ -125,5 +125,5 @@ def create_app(
     if runtime is not None:
         # Without a lifespan run (e.g. an ASGI test transport) the app is ready at once.
         app.state.runtime = runtime
-        graphql.view = GraphQLView(build_schema(settings), runtime)
+        graphql.view = app.state.graphql = GraphQLView(build_schema(settings), runtime)
     return app

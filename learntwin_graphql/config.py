@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     plain_field_shortcut: bool = Field(
         True, validation_alias=_env("LEARNTWIN_PLAIN_FIELD_SHORTCUT")
     )
+    # POSTs of a document validated before answered without Strawberry's per-request
+    # machinery (see fast_lane.py); off, every request takes Strawberry's path.
+    http_fast_lane: bool = Field(True, validation_alias=_env("LEARNTWIN_HTTP_FAST_LANE"))
     # Requests (other than health checks) a process works on at once; the rest wait in
     # arrival order, so an overload lengthens the queue instead of every request.
     max_concurrent_requests: int = Field(

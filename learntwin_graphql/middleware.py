@@ -4,12 +4,22 @@ request body size limit."""
 from __future__ import annotations
 
 import asyncio
-import uuid
+import itertools
+import os
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from learntwin_graphql.errors import http_error_body
+
+# Request ids: a random prefix per process and a counter, unique without a uuid4 (and
+# its system call) per request.
+_PREFIX = os.urandom(8).hex()
+_COUNTER = itertools.count(1)
+
+
+def new_request_id() -> str:
+    return f"{_PREFIX}{next(_COUNTER):016x}"
 
 
 class RequestIdMiddleware:
@@ -22,16 +32,21 @@ class RequestIdMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        incoming = ""
+        for name, value in scope.get("headers") or ():
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
         request_id = (
-            incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+            incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else new_request_id()
         )
         scope.setdefault("state", {})["request_id"] = request_id
 
+        header = (b"x-request-id", request_id.encode())
+
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
         await self.app(scope, receive, send_with_id)

@@ -59,7 +59,6 @@ from graphql import (
     ListTypeNode,
     NamedTypeNode,
     NonNullTypeNode,
-    OperationDefinitionNode,
     TypeNode,
 )
 from graphql.execution.values import VariableValues
@@ -67,6 +66,7 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter, get_argumen
 from strawberry.types.field import StrawberryField
 
 from learntwin_graphql.argument_checks import PER_RECORD_INPUTS
+from learntwin_graphql.query_limits import operation_named
 
 # --- coercion: a variable's records by their shape -------------------------------------
 
@@ -107,27 +107,12 @@ def records_as_sent(value: Any, input_type: GraphQLInputObjectType) -> list[Any]
     return value
 
 
-def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
-    """The operation graphql-core will run (None where it will report an error instead)."""
-    found = None
-    for definition in document.definitions:
-        if not isinstance(definition, OperationDefinitionNode):
-            continue
-        if name is None:
-            if found is not None:
-                return None
-            found = definition
-        elif definition.name is not None and definition.name.value == name:
-            found = definition
-    return found
-
-
 def _taken_variables(
     schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, sent: dict[str, Any]
 ) -> dict[str, list[Any]]:
     """The records of each per-record variable of the operation whose value has the
     declared shape, by variable name."""
-    operation = _operation(document, operation_name) if sent else None
+    operation = operation_named(document.definitions, operation_name) if sent else None
     taken: dict[str, list[Any]] = {}
     for definition in (operation.variable_definitions or ()) if operation else ():
         name = definition.variable.name.value

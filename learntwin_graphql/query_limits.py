@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphql import (
     DocumentNode,
@@ -37,6 +37,9 @@ from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaEx
 from strawberry.schema.schema import validate_document
 
 from learntwin_graphql.errors import BadUserInput
+
+if TYPE_CHECKING:
+    from learntwin_graphql.fast_lane import KnownDocuments
 
 # Each costs an argon2 hash: one per request, so aliases cannot multiply them.
 SIGN_IN_FIELDS = frozenset({"register", "login"})
@@ -217,12 +220,21 @@ class RequestChecks(SchemaExtension):
     """Everything checked before a request executes, in one extension (each extension
     costs its hooks on every request): parsing with the token limit and validation with
     the rules above, both cached by document, then the cost of the operation with its
-    variables, refused above `max_cost` (BAD_USER_INPUT, with the figures)."""
+    variables, refused above `max_cost` (BAD_USER_INPUT, with the figures). Documents
+    that pass are remembered in `known`, for the fast lane (see fast_lane)."""
 
-    def __init__(self, *, max_tokens: int, rules: Sequence[type], max_cost: int) -> None:
+    def __init__(
+        self,
+        *,
+        max_tokens: int,
+        rules: Sequence[type],
+        max_cost: int,
+        known: KnownDocuments | None = None,
+    ) -> None:
         self.max_tokens = max_tokens
         self.rules = tuple(rules)
         self.max_cost = max_cost
+        self.known = known
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
@@ -237,43 +249,64 @@ class RequestChecks(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        context.pre_execution_errors = _validate(
-            context.schema._schema,
-            context.graphql_document,
-            (*context.validation_rules, *self.rules),
+        document = context.graphql_document
+        errors = _validate(
+            context.schema._schema, document, (*context.validation_rules, *self.rules)
         )
+        context.pre_execution_errors = errors
+        if not errors and document is not None and context.query and self.known is not None:
+            self.known.remember(context.query, document)  # the fast lane may run it now
         yield
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
-        variables = context.variables or {}
         document = context.graphql_document
         if document is not None:
-            operation = _operation(document.definitions, context.operation_name)
+            operation = operation_named(document.definitions, context.operation_name)
             if operation is not None:
-                defaults = {
-                    d.variable.name.value: value_from_ast_untyped(d.default_value)
-                    for d in operation.variable_definitions or ()
-                    if d.default_value is not None
-                }
-                cost = operation_cost(
-                    context.schema._schema,
-                    operation,
-                    _fragments(document.definitions),
-                    {**defaults, **variables},
+                check_cost(
+                    context.schema._schema, document, operation, context.variables, self.max_cost
                 )
-                if cost > self.max_cost:
-                    raise BadUserInput(
-                        f"This query could produce {cost} objects, more than the limit of "
-                        f"{self.max_cost}: ask for smaller pages (`first`) or fewer of them.",
-                        cost=cost,
-                        maximum=self.max_cost,
-                    )
         yield
 
 
-def _operation(definitions: Iterable[Any], name: str | None) -> OperationDefinitionNode | None:
-    operations = [d for d in definitions if isinstance(d, OperationDefinitionNode)]
-    if name is None:
-        return operations[0] if len(operations) == 1 else None
-    return next((o for o in operations if o.name and o.name.value == name), None)
+def check_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Mapping[str, Any] | None,
+    max_cost: int,
+) -> None:
+    """BAD_USER_INPUT, with the figures, when the operation with these variables could
+    produce more than `max_cost` objects."""
+    defaults = {
+        d.variable.name.value: value_from_ast_untyped(d.default_value)
+        for d in operation.variable_definitions or ()
+        if d.default_value is not None
+    }
+    cost = operation_cost(
+        schema, operation, _fragments(document.definitions), {**defaults, **(variables or {})}
+    )
+    if cost > max_cost:
+        raise BadUserInput(
+            f"This query could produce {cost} objects, more than the limit of "
+            f"{max_cost}: ask for smaller pages (`first`) or fewer of them.",
+            cost=cost,
+            maximum=max_cost,
+        )
+
+
+def operation_named(definitions: Iterable[Any], name: str | None) -> OperationDefinitionNode | None:
+    """The operation graphql-core will run (None where it will report an error instead):
+    the only one when no name is given, else the one of that name."""
+    found = None
+    for definition in definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        if name is None:
+            if found is not None:
+                return None
+            found = definition
+        elif definition.name is not None and definition.name.value == name:
+            found = definition
+    return found

@@ -28,6 +28,7 @@ from learntwin_graphql.batching import BatchedFields
 from learntwin_graphql.config import Settings
 from learntwin_graphql.errors import classify
 from learntwin_graphql.execution import LearnTwinExecutionContext
+from learntwin_graphql.fast_lane import KnownDocuments
 from learntwin_graphql.query_limits import RequestChecks, validation_rules
 
 Query = merge_types("Query", (IdentityQuery, ClassQuery, TaskQuery, QuizQuery, PredictionQuery))
@@ -45,9 +46,17 @@ class BatchedOnlyContext(BatchedFields, StrawberryGraphQLCoreExecutionContext):
 
 
 class LearnTwinSchema(strawberry.Schema):
-    def __init__(self, *args: Any, hide_suggestions: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        hide_suggestions: bool = False,
+        known_documents: KnownDocuments | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.hide_suggestions = hide_suggestions
+        # Documents that passed validation here, which the HTTP fast lane may run.
+        self.known_documents = known_documents
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -73,19 +82,21 @@ class LearnTwinSchema(strawberry.Schema):
         return handled
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+def build_schema(settings: Settings | None = None) -> LearnTwinSchema:
     settings = settings or Settings()
     # The limiters' rule classes are built once: a class made per request would be a new
     # key for ValidationCache every time, so nothing would ever be served from it.
     limit_rules = validation_rules(
         settings.max_query_depth, settings.max_aliases, settings.max_string_length
     )
+    known = KnownDocuments()
     extensions: list[Any] = [
         functools.partial(
             RequestChecks,
             max_tokens=settings.max_query_tokens,
             rules=limit_rules,
             max_cost=settings.max_query_cost,
+            known=known,
         )
     ]
     if settings.production:
@@ -99,6 +110,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             BatchedExecutionContext if settings.plain_field_shortcut else BatchedOnlyContext
         ),
         hide_suggestions=settings.production,
+        known_documents=known,
         config=StrawberryConfig(
             scalar_map=SCALAR_MAP, disable_field_suggestions=settings.production
         ),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from functools import partial
 from typing import Any
 
@@ -22,13 +21,15 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from learntwin_graphql.auth import AuthError, TooManyAttempts, authenticate, client_address
 from learntwin_graphql.context import Context
 from learntwin_graphql.errors import RateLimited, Unauthenticated, http_error_body
+from learntwin_graphql.fast_lane import FastLane
+from learntwin_graphql.middleware import new_request_id
 from learntwin_graphql.runtime import Runtime
 
 log = logging.getLogger("learntwin.graphql")
 
 
 def request_id_of(request: Request | WebSocket) -> str:
-    return getattr(request.state, "request_id", None) or uuid.uuid4().hex
+    return request.scope.get("state", {}).get("request_id") or new_request_id()
 
 
 class SocketCount:
@@ -68,13 +69,24 @@ class GraphQLView(GraphQL[Context, None]):
         self.runtime = runtime
         self.settings = settings
         self.sockets = SocketCount()
+        known = getattr(schema, "known_documents", None)
+        self.fast_lane = (
+            FastLane(self, known, settings.max_query_cost)
+            if settings.http_fast_lane and known is not None
+            else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
             await self._websocket(scope, receive, send)
             return
+        request = Request(scope=scope, receive=receive)
         try:
-            response = await self.run(Request(scope=scope, receive=receive))
+            response = None
+            if self.fast_lane is not None and scope["method"] == "POST":
+                response = await self.fast_lane.answer(request)
+            if response is None:  # the body read by the fast lane stays readable
+                response = await self.run(request)
         except HTTPException as exc:
             response = JSONResponse(http_error_body(exc.status_code, exc.reason), exc.status_code)
         await response(scope, receive, send)
