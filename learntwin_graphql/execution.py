@@ -37,12 +37,15 @@ from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
 
 from graphql import (
+    GraphQLBoolean,
     GraphQLField,
+    GraphQLID,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLString,
     is_leaf_type,
 )
 from graphql.pyutils import Path, Undefined
@@ -57,6 +60,13 @@ class PlainField(NamedTuple):
     attribute: str
     type: GraphQLLeafType
     non_null: bool
+    # The one class whose values the type hands out unchanged (a str for String and ID,
+    # a bool for Boolean): no coercion call for those.
+    as_is: type | None = None
+
+
+# graphql-core's own scalars that return an instance of exactly this class as it is.
+_AS_IS = {id(GraphQLString): str, id(GraphQLID): str, id(GraphQLBoolean): bool}
 
 
 class NestedField(NamedTuple):
@@ -93,7 +103,7 @@ def plain_field(field: GraphQLField) -> PlainField | None:
         field_type = field_type.of_type
     if not is_leaf_type(field_type):
         return None
-    return PlainField(attribute, field_type, non_null)
+    return PlainField(attribute, field_type, non_null, _AS_IS.get(id(field_type)))
 
 
 def attribute_of(field: GraphQLField) -> str | None:
@@ -316,6 +326,8 @@ class LearnTwinExecutionContext(PerRecordVariables, StrawberryGraphQLCoreExecuti
         path must run (to report an error the way it always does)."""
         try:
             value = getattr(source, plain.attribute)
+            if type(value) is plain.as_is:
+                return value
             if value is None:
                 return Undefined if plain.non_null else None
             # JSON passes any value through, String and ID coerce objects of our classes
