@@ -183,27 +183,7 @@ class AsyncKeepAlive:
             b"POST %s HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n%s"
             % ((self.prefix + path).encode(), self.fixed, len(body), body)
         )
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status = int(head[9:12])
-        lower = head.lower()
-        at = lower.find(b"\r\ncontent-length:")
-        if at >= 0:
-            end = lower.index(b"\r\n", at + 2)
-            content = await self.reader.readexactly(int(lower[at + 17 : end]))
-        elif b"transfer-encoding: chunked" in lower:
-            parts = []
-            while True:
-                size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
-                parts.append(await self.reader.readexactly(size + 2))
-                if size == 0:
-                    break
-            content = b"".join(p[:-2] for p in parts)
-        else:
-            content = await self.reader.read()
-            self.close()
-        if b"\r\nconnection: close" in lower:
-            self.close()
-        return status, content
+        return await self._read_answer()
 
     async def get(self, path: str) -> tuple[int, bytes]:
         """The status and the whole body of a GET (for the REST routes, e.g. /healthz);

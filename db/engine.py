@@ -9,6 +9,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.util import greenlet_spawn
 
 
 def async_url(url: str) -> str:
@@ -69,25 +70,29 @@ _DROPPED = (
 
 async def fetch(engine: AsyncEngine, sql: str, *args: Any) -> list[asyncpg.Record]:
     """The rows of one read-only statement (`$1`, `$2`… parameters), run by asyncpg itself
-    on a pooled connection, outside any transaction: SQLAlchemy's statement and result
-    processing cost more than the query on the small reads behind a nested page. A
-    connection the server dropped since it was pooled is replaced and the statement run
-    once more on a fresh one (safe: it only reads), instead of pinging every checkout.
-    SQLAlchemy's `before_cursor_execute` listeners still see each statement (tracing, the
-    tests' statement counts)."""
+    on a connection of the engine's pool, outside any transaction: SQLAlchemy's
+    connection, statement and result layers cost more than the query on the small reads
+    behind a nested page. A connection the server dropped since it was pooled is replaced
+    and the statement run once more on a fresh one (safe: it only reads), instead of
+    pinging every checkout. The engine's `before_cursor_execute` listeners still see each
+    statement (tracing, the tests' statement counts), with no connection or cursor."""
+    announce = engine.sync_engine.dispatch.before_cursor_execute
     for attempt in range(2):
-        async with engine.connect() as conn:
-            raw = await asyncpg_connection(conn)
-            sync = conn.sync_connection
-            assert sync is not None  # connected
-            if sync.dispatch.before_cursor_execute:
-                sync.dispatch.before_cursor_execute(sync, None, sql, args, None, False)
+        pooled = await engine.raw_connection()
+        try:
+            raw = pooled.driver_connection
+            assert isinstance(raw, asyncpg.Connection)
+            if announce:
+                announce(None, None, sql, args, None, False)
             try:
                 return await raw.fetch(sql, *args)
             except _DROPPED:
-                await conn.invalidate()
+                pooled.invalidate()
                 if attempt:
                     raise
+        finally:
+            # Back to the pool; no transaction was begun, so its reset awaits nothing.
+            await greenlet_spawn(pooled.close)
     raise AssertionError("unreachable")
 
 
