@@ -59,6 +59,8 @@ students = Table(
     metadata,
     Column("id", identifier(), primary_key=True),
     _now(),
+    # IANA time zone for days, hours and streaks.
+    Column("timezone", String(64), nullable=False, server_default=text("'UTC'")),
 )
 
 class_students = Table(
@@ -311,3 +313,7 @@ __all__ = [
     "tasks",
     "users",
 ]
+
+# The course catalogue and the learner model, on the same metadata (they use `identifier`
+# and `metadata` from here, so they are imported last).
+from db import learning_tables as _learning_tables  # noqa: E402, F401
