@@ -90,3 +90,10 @@ async def classes_of_students(
     for student_id, class_id in rows:
         found.setdefault(student_id, []).append(class_id)
     return found
+
+
+async def timezones_of(engine: AsyncEngine, student_ids: Sequence[str]) -> dict[str, str]:
+    rows = await fetch(
+        engine, "SELECT id, timezone FROM students WHERE id = ANY($1::text[])", list(student_ids)
+    )
+    return {row[0]: row[1] for row in rows}

@@ -20,6 +20,11 @@ _LEVEL_COLUMNS = (
     "student_id, skill_id, p_mastery, opportunities, correct, recent, last_practiced_at, card,"
     " updated_at"
 )
+# Read with each level: its skill's tracing parameters (for pCorrectNext).
+_LEVEL_READ = (
+    "l.student_id, l.skill_id, l.p_mastery, l.opportunities, l.correct, l.recent,"
+    " l.last_practiced_at, l.card, l.updated_at, k.prior, k.learn, k.guess, k.slip, k.forget"
+)
 _EVENT_COLUMNS = (
     "id, student_id, skill_id, at, source, source_id, correct, weight, p_before, p_after,"
     " review_rating"
@@ -27,10 +32,8 @@ _EVENT_COLUMNS = (
 
 
 def _level(record: Any) -> Row:
-    row = dict(record)
-    row["recent"] = orjson.loads(row["recent"])
-    row["card"] = orjson.loads(row["card"]) if row["card"] is not None else None
-    return row
+    # The pool's connections decode JSONB (SQLAlchemy's codec) and take it as text.
+    return dict(record)
 
 
 async def lock_learner(conn: AsyncConnection, student_id: str) -> None:
@@ -131,8 +134,8 @@ async def levels_of_pairs(engine: AsyncEngine, pairs: Sequence[Pair]) -> dict[Pa
     rows = await fetch(
         engine,
         f"""
-        SELECT {_LEVEL_COLUMNS} FROM skill_levels
-        WHERE (student_id, skill_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+        SELECT {_LEVEL_READ} FROM skill_levels AS l JOIN skills AS k ON k.id = l.skill_id
+        WHERE (l.student_id, l.skill_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
         """,
         [p[0] for p in pairs],
         [p[1] for p in pairs],
@@ -162,7 +165,7 @@ async def level_pages(
         f"""
         SELECT l.* FROM unnest($1::text[]) AS s(id)
         CROSS JOIN LATERAL (
-            SELECT {_LEVEL_COLUMNS} FROM skill_levels AS l
+            SELECT {_LEVEL_READ} FROM skill_levels AS l JOIN skills AS k ON k.id = l.skill_id
             WHERE {" AND ".join(conditions)}
             ORDER BY l.skill_id LIMIT $3
         ) AS l
@@ -206,3 +209,50 @@ def level_row(
 ) -> Row:
     """A level as read back, from a state just stored (for answers without a re-read)."""
     return {"student_id": student_id, "skill_id": skill_id, **state, "updated_at": updated_at}
+
+
+async def untouched_pages(
+    engine: AsyncEngine, student_ids: Sequence[str], after: str | None, limit: int
+) -> dict[str, list[Row]]:
+    """Up to `limit` skills per student with no evidence yet, in id order after `after`,
+    as levels at the skill's prior."""
+    rows = await fetch(
+        engine,
+        """
+        SELECT s.id AS student_id, k.id AS skill_id, k.prior AS p_mastery, 0 AS opportunities,
+               0 AS correct, '[]'::jsonb AS recent, NULL::timestamptz AS last_practiced_at,
+               NULL::jsonb AS card, NULL::timestamptz AS updated_at,
+               k.prior, k.learn, k.guess, k.slip, k.forget
+        FROM unnest($1::text[]) AS s(id)
+        CROSS JOIN LATERAL (
+            SELECT * FROM skills AS k
+            WHERE ($2::text IS NULL OR k.id > $2::text)
+              AND NOT EXISTS (
+                  SELECT 1 FROM skill_levels AS l WHERE l.student_id = s.id AND l.skill_id = k.id
+              )
+            ORDER BY k.id LIMIT $3
+        ) AS k
+        """,
+        list(student_ids),
+        after,
+        limit,
+    )
+    found: dict[str, list[Row]] = {}
+    for row in rows:
+        found.setdefault(row["student_id"], []).append(dict(row))
+    return found
+
+
+def at_prior(student_id: str, skill: dict[str, Any]) -> dict[str, Any]:
+    """The level of a pair without evidence: the skill's prior, nothing practiced."""
+    return {
+        "student_id": student_id,
+        "skill_id": skill["id"],
+        "p_mastery": skill["prior"],
+        "opportunities": 0,
+        "correct": 0,
+        "recent": [],
+        "last_practiced_at": None,
+        "card": None,
+        **{k: skill[k] for k in ("prior", "learn", "guess", "slip", "forget")},
+    }

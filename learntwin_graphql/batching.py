@@ -299,3 +299,25 @@ def _is_attribute(field: GraphQLField) -> bool:
 def _python_name(field: GraphQLField) -> str:
     definition = field.extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
     return definition.python_name
+
+
+# --- helpers for batch forms ---------------------------------------------------------
+
+
+async def load_each(loader: Any, keys: list[Any]) -> list[Any]:
+    """Every key loaded in one batch (a `loaders.Loader`); a key the caller may not see
+    comes back as its error (the loaders check), the others as their values."""
+    return list(await loader.load_all(keys))
+
+
+def mapped(values: list[Any], convert: Callable[[Any], Any]) -> list[Any]:
+    """Each value converted, errors left as they are (they become item errors)."""
+    return [value if isinstance(value, Exception) else convert(value) for value in values]
+
+
+async def one(values: Awaitable[Sequence[Any]]) -> Any:
+    """A batched field's value for a single source (the field's ordinary resolver)."""
+    value = (await values)[0]
+    if isinstance(value, Exception):
+        raise value
+    return value

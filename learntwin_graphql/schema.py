@@ -22,7 +22,8 @@ from learntwin_graphql.api.ingest import IngestMutation
 from learntwin_graphql.api.predictions import PredictionMutation, PredictionQuery
 from learntwin_graphql.api.quizzes import QuizMutation, QuizQuery
 from learntwin_graphql.api.scalars import SCALAR_MAP
-from learntwin_graphql.api.subscriptions import Subscription
+from learntwin_graphql.api.skills import SkillMutation, SkillQuery, SkillSubscription
+from learntwin_graphql.api.subscriptions import Subscription as ClassSubscription
 from learntwin_graphql.api.tasks import TaskQuery
 from learntwin_graphql.batching import BatchedFields
 from learntwin_graphql.config import Settings
@@ -31,10 +32,14 @@ from learntwin_graphql.execution import LearnTwinExecutionContext
 from learntwin_graphql.fast_lane import KnownDocuments
 from learntwin_graphql.query_limits import RequestChecks, validation_rules
 
-Query = merge_types("Query", (IdentityQuery, ClassQuery, TaskQuery, QuizQuery, PredictionQuery))
-Mutation = merge_types(
-    "Mutation", (IdentityMutation, IngestMutation, QuizMutation, PredictionMutation)
+Query = merge_types(
+    "Query", (IdentityQuery, ClassQuery, TaskQuery, QuizQuery, PredictionQuery, SkillQuery)
 )
+Mutation = merge_types(
+    "Mutation",
+    (IdentityMutation, IngestMutation, QuizMutation, PredictionMutation, SkillMutation),
+)
+Subscription = merge_types("Subscription", (ClassSubscription, SkillSubscription))
 
 
 class BatchedExecutionContext(BatchedFields, LearnTwinExecutionContext):

@@ -154,6 +154,29 @@ RULES = [
         {"q": "$quiz"},
     ),
     Rule("Mutation.clearPredictionCache", "mutation { clearPredictionCache }", ADMIN_ONLY),
+    Rule("Query.skill", '{ skill(id: "perm-skill") { id name } }', SIGNED_IN),
+    Rule("Query.skills", "{ skills { edges { cursor } } }", SIGNED_IN),
+    Rule(
+        "Mutation.upsertSkills",
+        'mutation { upsertSkills(skills: [{id: "perm-skill", name: "P"}]) { id } }',
+        STAFF,
+    ),
+    Rule(
+        "Mutation.setKnowledgeTracing",
+        'mutation { setKnowledgeTracing(input: {skillId: "perm-skill", prior: 0.3, learn: 0.1,'
+        " guess: 0.2, slip: 0.1}) { id } }",
+        STAFF,
+    ),
+    Rule(
+        "Subscription.skillLevelUpdated",
+        'subscription { skillLevelUpdated(studentId: "s-own", skillId: "perm-skill") { pMastery } }',
+        SIGNED_IN,
+    ),
+    Rule(
+        "Subscription.skillLevelUpdated",
+        'subscription { skillLevelUpdated(studentId: "s-other", skillId: "perm-skill") { pMastery } }',
+        STAFF,
+    ),
     Rule(
         "Subscription.classMastery",
         'subscription { classMastery(classId: "c1") { population } }',
@@ -197,6 +220,7 @@ def test_every_root_field_has_a_rule():
 async def _seed(gql: Any, jobs: Any) -> dict[str, str]:
     """Data every rule can run against, and the learner's credentials."""
     await ingest(gql, [record("c1", "s-own"), record("c1", "s-other"), record("c2", "s-link")])
+    await gql('mutation { upsertSkills(skills: [{id: "perm-skill", name: "P"}]) { id } }')
     token = await learner_token(gql, "own@example.org", "s-own")
     own = await gql('mutation { generateQuiz(input: {topic: "sql"}) { id } }', token=token)
     staff = await gql('mutation { generateQuiz(input: {topic: "sql"}) { id } }')

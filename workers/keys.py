@@ -40,6 +40,11 @@ def profile_channel(student_id: str) -> str:
     return f"profile:{student_id}"
 
 
+def skill_channel(student_id: str) -> str:
+    """A student's skill levels changed (evidence committed)."""
+    return f"skill:{student_id}"
+
+
 # --- worker heartbeats --------------------------------------------------------------------
 
 # One key per live worker (WORKER_PREFIX + its name, with a short TTL) and a set of the

@@ -11,9 +11,9 @@ import strawberry
 from learntwin_graphql.api.predictions import Prediction
 from learntwin_graphql.api.profiles import Profile
 from learntwin_graphql.api.quizzes import QuizAttempt
-from learntwin_graphql.batching import batched
+from learntwin_graphql.api.skills import StudentLearning
+from learntwin_graphql.batching import batched, load_each, mapped, one
 from learntwin_graphql.context import Info
-from learntwin_graphql.loaders import Loader
 from learntwin_graphql.pagination import Connection, build_connection, check_first, decode_cursor
 from learntwin_graphql.services import analytics, exports
 from learntwin_graphql.timeutil import format_datetime
@@ -95,24 +95,6 @@ class Metric:
         )
 
 
-async def _each(loader: Loader, keys: list[Any]) -> list[Any]:
-    """Every key loaded in one batch; a key the caller may not see comes back as its
-    error (the loaders check), the others as their values."""
-    return await loader.load_all(keys)
-
-
-def _mapped(values: list[Any], convert: Callable[[Any], Any]) -> list[Any]:
-    return [value if isinstance(value, Exception) else convert(value) for value in values]
-
-
-async def one(values: Awaitable[Sequence[Any]]) -> Any:
-    """A batched field's value for a single source (the field's ordinary resolver)."""
-    value = (await values)[0]
-    if isinstance(value, Exception):
-        raise value
-    return value
-
-
 def _metric_pages(loader: str) -> Callable[..., Awaitable[list[Any]]]:
     """The batch form of a `metrics` connection over the owners' records."""
 
@@ -127,11 +109,11 @@ def _metric_pages(loader: str) -> Callable[..., Awaitable[list[Any]]]:
         check_first(first, info.context.settings.max_page_size)
         analytics.check_range(from_, to)
         position = decode_cursor(after, datetime, int)
-        found = await _each(
+        found = await load_each(
             getattr(info.context.loaders, loader),
             [(owner.id, from_, to, position, first + 1) for owner in owners],
         )
-        return _mapped(
+        return mapped(
             found,
             lambda rows: build_connection(
                 rows,
@@ -148,8 +130,8 @@ def _metric_pages(loader: str) -> Callable[..., Awaitable[list[Any]]]:
 
 
 async def _student_classes(info: Info, students: Sequence[Student]) -> list[Any]:
-    found = await _each(info.context.loaders.student_classes, [s.id for s in students])
-    return _mapped(found, lambda ids: [Class(id=class_id) for class_id in ids])
+    found = await load_each(info.context.loaders.student_classes, [s.id for s in students])
+    return mapped(found, lambda ids: [Class(id=class_id) for class_id in ids])
 
 
 _student_metrics = _metric_pages("student_metrics")
@@ -162,31 +144,37 @@ async def _student_masteries(
     to: datetime | None = None,
 ) -> list[Any]:
     analytics.check_range(from_, to)
-    found = await _each(info.context.loaders.student_mastery, [(s.id, from_, to) for s in students])
-    return _mapped(found, Mastery.from_stats)
+    found = await load_each(
+        info.context.loaders.student_mastery, [(s.id, from_, to) for s in students]
+    )
+    return mapped(found, Mastery.from_stats)
 
 
 async def _student_attempts(info: Info, students: Sequence[Student], first: int = 20) -> list[Any]:
     check_first(first, info.context.settings.max_page_size)
-    found = await _each(info.context.loaders.student_attempts, [(s.id, first) for s in students])
-    return _mapped(found, lambda rows: [QuizAttempt.from_row(row) for row in rows])
+    found = await load_each(
+        info.context.loaders.student_attempts, [(s.id, first) for s in students]
+    )
+    return mapped(found, lambda rows: [QuizAttempt.from_row(row) for row in rows])
 
 
 async def _student_predictions(
     info: Info, students: Sequence[Student], first: int = 20
 ) -> list[Any]:
     check_first(first, info.context.settings.max_page_size)
-    found = await _each(info.context.loaders.student_predictions, [(s.id, first) for s in students])
-    return _mapped(found, lambda rows: [Prediction.from_row(row) for row in rows])
+    found = await load_each(
+        info.context.loaders.student_predictions, [(s.id, first) for s in students]
+    )
+    return mapped(found, lambda rows: [Prediction.from_row(row) for row in rows])
 
 
 async def _student_profiles(info: Info, students: Sequence[Student]) -> list[Any]:
-    found = await _each(info.context.loaders.latest_profile, [s.id for s in students])
-    return _mapped(found, lambda row: Profile.from_row(row) if row else None)
+    found = await load_each(info.context.loaders.latest_profile, [s.id for s in students])
+    return mapped(found, lambda row: Profile.from_row(row) if row else None)
 
 
 @strawberry.type
-class Student:
+class Student(StudentLearning):
     id: strawberry.ID
 
     @strawberry.field
@@ -231,7 +219,7 @@ class Student:
 
 
 async def _student_counts(info: Info, classes: Sequence[Class]) -> list[Any]:
-    return await _each(info.context.loaders.student_count, [c.id for c in classes])
+    return await load_each(info.context.loaders.student_count, [c.id for c in classes])
 
 
 async def _class_students(
@@ -240,10 +228,10 @@ async def _class_students(
     check_first(first, info.context.settings.max_page_size)
     key = decode_cursor(after, str)
     position = key[0] if key is not None else None
-    found = await _each(
+    found = await load_each(
         info.context.loaders.class_students, [(c.id, position, first + 1) for c in classes]
     )
-    return _mapped(
+    return mapped(
         found,
         lambda ids: build_connection(
             ids, first, key=lambda sid: (sid,), node=lambda sid: Student(id=sid)
@@ -258,16 +246,20 @@ async def _class_masteries(
     info: Info, classes: Sequence[Class], from_: datetime | None = None, to: datetime | None = None
 ) -> list[Any]:
     analytics.check_range(from_, to)
-    found = await _each(info.context.loaders.class_mastery, [(c.id, from_, to) for c in classes])
-    return _mapped(found, Mastery.from_stats)
+    found = await load_each(
+        info.context.loaders.class_mastery, [(c.id, from_, to) for c in classes]
+    )
+    return mapped(found, Mastery.from_stats)
 
 
 async def _class_recommendations(
     info: Info, classes: Sequence[Class], from_: datetime | None = None, to: datetime | None = None
 ) -> list[Any]:
     analytics.check_range(from_, to)
-    found = await _each(info.context.loaders.class_mastery, [(c.id, from_, to) for c in classes])
-    return _mapped(
+    found = await load_each(
+        info.context.loaders.class_mastery, [(c.id, from_, to) for c in classes]
+    )
+    return mapped(
         found,
         lambda stats: [
             TeachingRecommendation.from_rule(rule)

@@ -14,9 +14,10 @@ from learntwin_graphql import permissions
 from learntwin_graphql.auth import Principal
 from learntwin_graphql.errors import BadUserInput, NotFound
 from learntwin_graphql.runtime import Runtime
-from learntwin_graphql.services import tasks
+from learntwin_graphql.services import learner_model, tasks
 from learntwin_graphql.services.inputs import clean_id, required_id
 from ml.attempts import grade_attempt, progress_after
+from ml.learner_model import Observation
 from ml.quiz import Difficulty
 from workers import queueing
 from workers.jobs import ANALYZE_PROFILE, GENERATE_QUIZ
@@ -78,6 +79,26 @@ def _given(rows: Sequence[dict[str, Any]], answers: Sequence[tuple[str, list[str
             raise BadUserInput(f"Question {question_id!r} is answered twice.", field=where)
         given[row["number"]] = values
     return given
+
+
+def _answer_evidence(
+    rows: Sequence[dict[str, Any]], graded: Any, attempt_id: str, at: datetime
+) -> tuple[list[learner_model.Evidence], dict[str, str]]:
+    """One weight-1 observation per answered question, in question-number order, of the
+    skill the question names (created from its text when new)."""
+    skill_by_number = {row["number"]: learner_model.skill_of(row["skill"]) for row in rows}
+    evidence: list[learner_model.Evidence] = []
+    names: dict[str, str] = {}
+    for answer in sorted(graded.answers, key=lambda a: a.number):
+        skill = skill_by_number.get(answer.number)
+        if skill is None or not answer.given:
+            continue
+        names.setdefault(*skill)
+        observation = Observation(correct=answer.correct, weight=1.0, at=at)
+        evidence.append(
+            learner_model.Evidence(skill[0], observation, learner_model.QUIZ_ANSWER, attempt_id)
+        )
+    return evidence, names
 
 
 async def submit(
@@ -142,5 +163,8 @@ async def submit(
                 "submitted_at": now,
             },
         )
+        evidence, names = _answer_evidence(rows, graded, attempt_id, now)
+        await learner_model.apply(conn, student, evidence, names)
+    await learner_model.announce(runtime, [student] if evidence else [])
     await tasks.enqueue(runtime, task, ANALYZE_PROFILE)
     return Submission(attempt, task)

@@ -1,0 +1,121 @@
+"""Evidence into the learner model: each observation of a skill updates the student's
+BKT estimate and FSRS card and is kept as a mastery event, inside the transaction that
+stores the evidence itself (a quiz attempt, a lesson activity, a metric record).
+
+Callers run `apply` in their transaction and `announce` after the commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db import learner_model as levels_db
+from db import skills as skills_db
+from learntwin_graphql.runtime import Runtime
+from ml.learner_model import (
+    Observation,
+    SkillState,
+    TracingParams,
+    apply_observation,
+    initial_state,
+    slugify,
+)
+from workers.events import publish
+from workers.keys import skill_channel
+
+QUIZ_ANSWER = "QUIZ_ANSWER"
+LESSON_SCORE = "LESSON_SCORE"
+METRIC = "METRIC"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One observation of one skill, with where it came from."""
+
+    skill_id: str
+    observation: Observation
+    source: str
+    source_id: str | None = None
+
+
+def skill_of(text: str) -> tuple[str, str] | None:
+    """The skill a free-text name (a quiz question's `skill`) stands for: its slug and the
+    name to create it with; None when nothing of it makes a slug."""
+    slug = slugify(text)
+    return (slug, text.strip() or slug) if slug else None
+
+
+def params_of(row: Mapping[str, Any]) -> TracingParams:
+    return TracingParams(
+        prior=row["prior"],
+        learn=row["learn"],
+        guess=row["guess"],
+        slip=row["slip"],
+        forget=row["forget"],
+    )
+
+
+def state_of(row: Mapping[str, Any]) -> SkillState:
+    return SkillState(
+        p_mastery=row["p_mastery"],
+        opportunities=row["opportunities"],
+        correct=row["correct"],
+        recent=tuple(row["recent"]),
+        last_practiced_at=row["last_practiced_at"],
+        card=row["card"],
+    )
+
+
+async def apply(
+    conn: AsyncConnection,
+    student_id: str,
+    evidence: Sequence[Evidence],
+    names: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Apply the evidence in order (skills not known yet are created, named by `names`
+    or their id) and store the levels and events; returns the changed levels as stored.
+    Serialised per student by `lock_learner`, so concurrent submissions lose nothing."""
+    if not evidence:
+        return []
+    await levels_db.lock_learner(conn, student_id)
+    wanted = list(dict.fromkeys(e.skill_id for e in evidence))
+    skill_rows = await skills_db.ensure(conn, {s: (names or {}).get(s, s) for s in wanted})
+    stored = await levels_db.levels_in(conn, student_id, wanted)
+    states: dict[str, SkillState] = {}
+    events: list[dict[str, Any]] = []
+    for item in evidence:
+        params = params_of(skill_rows[item.skill_id])
+        state = states.get(item.skill_id)
+        if state is None:
+            row = stored.get(item.skill_id)
+            state = state_of(row) if row is not None else initial_state(params)
+        update = apply_observation(state, item.observation, params)
+        states[item.skill_id] = update.after
+        events.append(
+            {
+                "student_id": student_id,
+                "skill_id": item.skill_id,
+                "at": item.observation.at,
+                "source": item.source,
+                "source_id": item.source_id,
+                "correct": item.observation.correct,
+                "weight": item.observation.weight,
+                "p_before": update.p_before,
+                "p_after": update.p_after,
+                "review_rating": update.review_rating,
+            }
+        )
+    rows = [{"skill_id": skill, **asdict(state)} for skill, state in states.items()]
+    await levels_db.store_levels(conn, student_id, rows)
+    await levels_db.store_events(conn, events)
+    now = datetime.now(UTC)
+    return [levels_db.level_row(student_id, row.pop("skill_id"), row, now) for row in rows]
+
+
+async def announce(runtime: Runtime, student_ids: Iterable[str]) -> None:
+    """After the commit: subscribers of these students' levels re-read them."""
+    await publish(runtime.redis, [skill_channel(s) for s in dict.fromkeys(student_ids)])
