@@ -53,9 +53,16 @@ def autocommit(engine: AsyncEngine) -> AsyncEngine:
 
 
 async def asyncpg_connection(conn: AsyncConnection) -> asyncpg.Connection:
-    """The asyncpg connection under a pooled one, for COPY in and out."""
-    raw = (await conn.get_raw_connection()).driver_connection
+    """The asyncpg connection under a pooled one (COPY, and statements sent to the driver
+    directly). Inside `engine.begin()` the transaction is begun first: SQLAlchemy begins
+    it lazily, at its own first statement, so until then each statement sent to the
+    driver would commit on its own (and an advisory lock end with it)."""
+    pooled = await conn.get_raw_connection()
+    raw = pooled.driver_connection
     assert isinstance(raw, asyncpg.Connection)
+    adapted: Any = pooled.dbapi_connection
+    if conn.in_transaction() and getattr(adapted, "_transaction", True) is None:
+        await adapted._start_transaction()  # the BEGIN SQLAlchemy would send, sent now
     return raw
 
 

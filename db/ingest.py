@@ -3,7 +3,7 @@ transaction, so the rollups can never disagree with the raw rows."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +20,13 @@ class IngestResult:
     accepted: int
     duplicates: int
     class_ids: tuple[str, ...]
+    # The event ids of the records stored now (not those already known).
+    stored_event_ids: frozenset[str] = frozenset()
+
+
+# Work done inside the ingest's transaction once the records are stored (the learner
+# model's evidence), given the connection and the event ids just stored.
+Within = Callable[[AsyncConnection, frozenset[str]], Awaitable[None]]
 
 
 # Classes, students and memberships in one round trip (the foreign keys are checked at
@@ -92,7 +99,7 @@ _INSERT_METRICS = text(
         INSERT INTO metrics (class_id, student_id, stuck, got_it, pause, example, confidence, ts, event_id)
         SELECT * FROM src
         ON CONFLICT (event_id) WHERE event_id IS NOT NULL DO NOTHING
-        RETURNING class_id, student_id, stuck, got_it, pause, example, confidence, ts
+        RETURNING class_id, student_id, stuck, got_it, pause, example, confidence, ts, event_id
     ),
     agg AS (
         SELECT class_id, date_trunc('hour', ts, 'UTC') AS bucket, student_id,
@@ -104,7 +111,9 @@ _INSERT_METRICS = text(
     ),
     {_fold_into_rollups("agg")}
     SELECT count(*) AS accepted,
-           coalesce(array_agg(DISTINCT class_id), CAST('{{}}' AS text[])) AS class_ids
+           coalesce(array_agg(DISTINCT class_id), CAST('{{}}' AS text[])) AS class_ids,
+           coalesce(array_agg(event_id) FILTER (WHERE event_id IS NOT NULL),
+                    CAST('{{}}' AS text[])) AS stored_event_ids
     FROM ins
     """
 )
@@ -176,22 +185,30 @@ def _rollups(records: Sequence[MetricRecord]) -> dict[str, list[Any]]:
     return out
 
 
-async def ingest(engine: AsyncEngine, records: Sequence[MetricRecord]) -> IngestResult:
-    """Store valid records in one transaction; records whose event id is known are skipped."""
+async def ingest(
+    engine: AsyncEngine, records: Sequence[MetricRecord], within: Within | None = None
+) -> IngestResult:
+    """Store valid records in one transaction; records whose event id is known are
+    skipped. `within` runs in the same transaction, after the records are stored."""
     if not records:
         return IngestResult(0, 0, ())
     if all(r.event_id is None for r in records):
-        return await _ingest_copy(engine, records)
+        return await _ingest_copy(engine, records, within)
     params = {name: [getattr(r, name) for r in records] for name in _RECORD_COLUMNS}
     pairs = sorted({(r.class_id, r.student_id) for r in records})
     async with engine.begin() as conn:
         await _insert_membership(conn, pairs)
         row = (await conn.execute(_INSERT_METRICS, params)).one()
+        stored = frozenset(row.stored_event_ids)
+        if within is not None:
+            await within(conn, stored)
     accepted = int(row.accepted)
-    return IngestResult(accepted, len(records) - accepted, tuple(sorted(row.class_ids)))
+    return IngestResult(accepted, len(records) - accepted, tuple(sorted(row.class_ids)), stored)
 
 
-async def _ingest_copy(engine: AsyncEngine, records: Sequence[MetricRecord]) -> IngestResult:
+async def _ingest_copy(
+    engine: AsyncEngine, records: Sequence[MetricRecord], within: Within | None
+) -> IngestResult:
     """No event ids, so nothing can conflict: binary COPY, rollups summed here."""
     pairs = sorted({(r.class_id, r.student_id) for r in records})
     rows = [
@@ -203,4 +220,6 @@ async def _ingest_copy(engine: AsyncEngine, records: Sequence[MetricRecord]) -> 
         raw = await asyncpg_connection(conn)
         await raw.copy_records_to_table("metrics", records=rows, columns=_COPY_COLUMNS)
         await conn.execute(_UPSERT_ROLLUPS, _rollups(records))
+        if within is not None:
+            await within(conn, frozenset())
     return IngestResult(len(records), 0, tuple(sorted({c for c, _ in pairs})))

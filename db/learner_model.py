@@ -126,6 +126,23 @@ async def store_events(conn: AsyncConnection, events: Sequence[Row]) -> None:
     )
 
 
+async def lesson_skill_ids(
+    conn: AsyncConnection, lesson_ids: Sequence[str]
+) -> dict[str, list[str]]:
+    """The skills of each (not deleted) lesson, inside the caller's transaction."""
+    raw = await asyncpg_connection(conn)
+    rows = await raw.fetch(
+        "SELECT ls.lesson_id, ls.skill_id FROM lesson_skills AS ls"
+        " JOIN lessons AS l ON l.id = ls.lesson_id AND l.deleted_at IS NULL"
+        " WHERE ls.lesson_id = ANY($1::text[]) ORDER BY 1, 2",
+        list(lesson_ids),
+    )
+    found: dict[str, list[str]] = {}
+    for lesson_id, skill_id in rows:
+        found.setdefault(lesson_id, []).append(skill_id)
+    return found
+
+
 # --- reads (batched) -------------------------------------------------------------------
 
 

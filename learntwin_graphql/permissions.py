@@ -83,3 +83,20 @@ def student_acted_for(principal: Principal, student_id: str | None) -> str | Non
         raise Forbidden("This account is not linked to a student.")
     require_student(principal, chosen)
     return chosen
+
+
+def can_see_content(
+    principal: Principal, published_course: bool, published_lesson: bool = True
+) -> bool:
+    """Whether the caller sees a course (or a module of it) or a lesson: staff see every
+    one that is not deleted, anyone else signed in only the published lessons of published
+    courses. Anonymous callers are refused (UNAUTHENTICATED)."""
+    require_authenticated(principal)
+    return is_staff(principal) or (published_course and published_lesson)
+
+
+def sees_unpublished_content(principal: Principal) -> bool:
+    """Whether lists of courses and lessons include unpublished ones for the caller
+    (the rule of `can_see_content`, for lists filtered where they are read)."""
+    require_authenticated(principal)
+    return is_staff(principal)

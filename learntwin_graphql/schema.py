@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from datetime import date
 from typing import Any
 
 import strawberry
@@ -17,6 +18,9 @@ from strawberry.types import ExecutionContext
 
 from learntwin_graphql import argument_checks
 from learntwin_graphql.api.classes import ClassQuery
+from learntwin_graphql.api.course_inputs import CourseMutation
+from learntwin_graphql.api.courses import CourseQuery
+from learntwin_graphql.api.enrollments import EnrollmentMutation
 from learntwin_graphql.api.identity import IdentityMutation, IdentityQuery
 from learntwin_graphql.api.ingest import IngestMutation
 from learntwin_graphql.api.predictions import PredictionMutation, PredictionQuery
@@ -33,11 +37,20 @@ from learntwin_graphql.fast_lane import KnownDocuments
 from learntwin_graphql.query_limits import RequestChecks, validation_rules
 
 Query = merge_types(
-    "Query", (IdentityQuery, ClassQuery, TaskQuery, QuizQuery, PredictionQuery, SkillQuery)
+    "Query",
+    (IdentityQuery, ClassQuery, TaskQuery, QuizQuery, PredictionQuery, SkillQuery, CourseQuery),
 )
 Mutation = merge_types(
     "Mutation",
-    (IdentityMutation, IngestMutation, QuizMutation, PredictionMutation, SkillMutation),
+    (
+        IdentityMutation,
+        IngestMutation,
+        QuizMutation,
+        PredictionMutation,
+        SkillMutation,
+        CourseMutation,
+        EnrollmentMutation,
+    ),
 )
 Subscription = merge_types("Subscription", (ClassSubscription, SkillSubscription))
 
@@ -121,6 +134,9 @@ def build_schema(settings: Settings | None = None) -> LearnTwinSchema:
         ),
     )
     argument_checks.install(built._schema, settings.max_string_length)
+    # Calendar dates are part of the API (the contract declares `Date`) before a field of
+    # this schema returns one: declared with the scalar map's definition all the same.
+    built._schema.type_map.setdefault("Date", built.schema_converter.from_scalar(date))
     return built
 
 

@@ -26,7 +26,17 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 # epoch, and ranges over them can never overflow at the edges of the calendar.
 FIRST_YEAR, LAST_YEAR = 1970, 2100
 FLAGS = ("stuck", "got_it", "pause", "example")
-FIELDS = ("class_id", "student_id", *FLAGS, "confidence", "timestamp", "event_id")
+FIELDS = (
+    "class_id",
+    "student_id",
+    *FLAGS,
+    "confidence",
+    "timestamp",
+    "event_id",
+    "lesson_id",
+    "skill_id",
+)
+_SKILL_ID = re.compile(r"[a-z0-9-]{1,64}")
 # Ids end up in paths, file names and headers: no control characters there.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -42,6 +52,9 @@ class MetricRecord:
     confidence: float
     ts: datetime
     event_id: str | None = None
+    # A lesson or skill the record is about: soft evidence for the learner model.
+    lesson_id: str | None = None
+    skill_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +179,8 @@ GRAPHQL_LABELS = {
     "got_it": "gotIt",
     "timestamp": "timestamp",
     "event_id": "eventId",
+    "lesson_id": "lessonId",
+    "skill_id": "skillId",
 }
 # The seed's REST JSON: snake_case keys, its looser values.
 REST_FORM = RecordForm({field: field for field in FIELDS})
@@ -181,6 +196,7 @@ def _validator(now: datetime, form: RecordForm) -> Callable[[Mapping[str, Any]],
     k_class, k_student = keys["class_id"], keys["student_id"]
     k_stuck, k_got_it, k_pause, k_example = (keys[f] for f in FLAGS)
     k_confidence, k_timestamp, k_event = keys["confidence"], keys["timestamp"], keys["event_id"]
+    k_lesson, k_skill = keys["lesson_id"], keys["skill_id"]
     flag = _graphql_flag if form.graphql_scalars else _flag
     any_id: Callable[[Any, str], str] = (
         _graphql_id if form.graphql_scalars else lambda v, f: _identifier(v, f, integers=True)
@@ -214,7 +230,9 @@ def _validator(now: datetime, form: RecordForm) -> Callable[[Mapping[str, Any]],
         ):
             values = (class_id, student_id, stuck, got_it, pause, example, confidence)
             raise _Invalid(REQUIRED[values.index(None)], "is required")
-        event_id = get(k_event)
+        event_id, lesson_id, skill_id = get(k_event), get(k_lesson), get(k_skill)
+        if skill_id is not None and not (type(skill_id) is str and _SKILL_ID.fullmatch(skill_id)):
+            raise _Invalid("skill_id", "must be a skill id: 1..64 of a-z, 0-9 and '-'")
         return MetricRecord(
             identifier(class_id, "class_id"),
             identifier(student_id, "student_id"),
@@ -227,6 +245,8 @@ def _validator(now: datetime, form: RecordForm) -> Callable[[Mapping[str, Any]],
             None
             if event_id is None
             else _identifier(event_id, "event_id", limit=EVENT_ID_MAX, integers=event_integers),
+            None if lesson_id is None else any_id(lesson_id, "lesson_id"),
+            skill_id,
         )
 
     return validate

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 from sqlalchemy import event
 
-from db.engine import autocommit, create_engine, fetch
+from db.engine import asyncpg_connection, autocommit, create_engine, fetch
 
 
 async def test_a_read_after_the_server_ended_the_pooled_connection_succeeds(services):
@@ -33,5 +33,25 @@ async def test_reads_are_seen_by_statement_listeners(services):
         rows = await fetch(reads, "SELECT $1::text || 'b'", "a")
         assert rows[0][0] == "ab"
         assert seen.count("SELECT $1::text || 'b'") == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_driver_statements_inside_begin_share_its_transaction(services):
+    engine = create_engine(services.database_url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            raw = await asyncpg_connection(conn)
+            assert raw.is_in_transaction()
+            await raw.execute("CREATE TEMP TABLE IF NOT EXISTS engine_tx (n int)")  # pool of one
+        try:
+            async with engine.begin() as conn:
+                await (await asyncpg_connection(conn)).execute("INSERT INTO engine_tx VALUES (1)")
+                raise RuntimeError("roll back")
+        except RuntimeError:
+            pass
+        async with engine.connect() as conn:
+            raw = await asyncpg_connection(conn)
+            assert await raw.fetchval("SELECT count(*) FROM engine_tx") == 0
     finally:
         await engine.dispose()

@@ -167,6 +167,89 @@ RULES = [
         " guess: 0.2, slip: 0.1}) { id } }",
         STAFF,
     ),
+    Rule("Query.course", "query($c: ID!) { course(id: $c) { id } }", SIGNED_IN, {"c": "$course"}),
+    Rule("Query.courses", "{ courses { edges { cursor } } }", SIGNED_IN),
+    Rule("Query.lesson", "query($l: ID!) { lesson(id: $l) { id } }", SIGNED_IN, {"l": "$lesson"}),
+    Rule("Mutation.createCourse", 'mutation { createCourse(input: {title: "T"}) { id } }', STAFF),
+    Rule(
+        "Mutation.updateCourse",
+        'mutation($c: ID!) { updateCourse(input: {id: $c, summary: "S"}) { id } }',
+        STAFF,
+        {"c": "$course"},
+    ),
+    Rule(
+        "Mutation.createModule",
+        'mutation($c: ID!) { createModule(input: {courseId: $c, title: "M"}) { id } }',
+        STAFF,
+        {"c": "$course"},
+    ),
+    Rule(
+        "Mutation.createLesson",
+        'mutation($m: ID!) { createLesson(input: {moduleId: $m, title: "L", estimatedMinutes: 5,'
+        ' skills: [{skillId: "perm-skill"}]}) { id } }',
+        STAFF,
+        {"m": "$module"},
+    ),
+    Rule(
+        "Mutation.updateLesson",
+        'mutation($l: ID!) { updateLesson(input: {id: $l, title: "L2"}) { id } }',
+        STAFF,
+        {"l": "$lesson"},
+    ),
+    Rule(
+        "Mutation.deleteLesson",
+        "mutation($l: ID!) { deleteLesson(id: $l) }",
+        STAFF,
+        {"l": "$lesson-to-delete"},
+    ),
+    Rule(
+        "Mutation.enroll",
+        'mutation($c: ID!) { enroll(input: {courseId: $c, studentId: "s-own"}) { id } }',
+        SIGNED_IN,
+        {"c": "$course"},
+    ),
+    Rule(
+        "Mutation.enroll",
+        'mutation($c: ID!) { enroll(input: {courseId: $c, studentId: "s-other"}) { id } }',
+        STAFF,
+        {"c": "$course"},
+    ),
+    Rule(
+        "Mutation.recordLessonActivity",
+        "mutation($l: ID!, $e: String!) { recordLessonActivity(input: {lessonId: $l,"
+        ' studentId: "s-own", eventId: $e}) { status } }',
+        SIGNED_IN,
+        {"l": "$lesson", "e": "$email"},
+    ),
+    Rule(
+        "Mutation.recordLessonActivity",
+        "mutation($l: ID!, $e: String!) { recordLessonActivity(input: {lessonId: $l,"
+        ' studentId: "s-other", eventId: $e}) { status } }',
+        STAFF,
+        {"l": "$lesson", "e": "$email"},
+    ),
+    Rule(
+        "Mutation.dropEnrollment",
+        "mutation($e: ID!) { dropEnrollment(id: $e) { status } }",
+        SIGNED_IN,
+        {"e": "$own-enrollment"},
+    ),
+    Rule(
+        "Mutation.dropEnrollment",
+        "mutation($e: ID!) { dropEnrollment(id: $e) { status } }",
+        STAFF,
+        {"e": "$other-enrollment"},
+    ),
+    Rule(
+        "Mutation.setStudentTimezone",
+        'mutation { setStudentTimezone(studentId: "s-own", timezone: "Europe/Paris") { timezone } }',
+        SIGNED_IN,
+    ),
+    Rule(
+        "Mutation.setStudentTimezone",
+        'mutation { setStudentTimezone(studentId: "s-other", timezone: "Asia/Tokyo") { timezone } }',
+        STAFF,
+    ),
     Rule(
         "Subscription.skillLevelUpdated",
         'subscription { skillLevelUpdated(studentId: "s-own", skillId: "perm-skill") { pMastery } }',
@@ -233,7 +316,39 @@ async def _seed(gql: Any, jobs: Any) -> dict[str, str]:
         'mutation { register(input: {email: "link@example.org", password: "0123456789"}) { user { id } } }',
         api_key=None,
     )
+    course = await gql('mutation { createCourse(input: {title: "Perm"}) { id } }')
+    course_id = course["data"]["createCourse"]["id"]
+    await gql(
+        "mutation($c: ID!) { updateCourse(input: {id: $c, published: true}) { id } }",
+        {"c": course_id},
+    )
+    module = await gql(
+        'mutation($c: ID!) { createModule(input: {courseId: $c, title: "M"}) { id } }',
+        {"c": course_id},
+    )
+    module_id = module["data"]["createModule"]["id"]
+    lessons = [
+        await gql(
+            'mutation($m: ID!) { createLesson(input: {moduleId: $m, title: "L", estimatedMinutes: 5,'
+            ' skills: [{skillId: "perm-skill"}]}) { id } }',
+            {"m": module_id},
+        )
+        for _ in range(2)
+    ]
+    enrolled = {}
+    for student in ("s-own", "s-other"):
+        made = await gql(
+            "mutation($c: ID!, $s: ID!) { enroll(input: {courseId: $c, studentId: $s}) { id } }",
+            {"c": course_id, "s": student},
+        )
+        enrolled[student] = made["data"]["enroll"]["id"]
     return {
+        "$own-enrollment": enrolled["s-own"],
+        "$other-enrollment": enrolled["s-other"],
+        "$course": course_id,
+        "$module": module_id,
+        "$lesson": lessons[0]["data"]["createLesson"]["id"],
+        "$lesson-to-delete": lessons[1]["data"]["createLesson"]["id"],
         "token": token,
         "$own-task": own["data"]["generateQuiz"]["id"],
         "$staff-task": staff["data"]["generateQuiz"]["id"],

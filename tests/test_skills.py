@@ -237,3 +237,47 @@ async def test_skill_level_updated_pushes_each_change(gql, app, runtime):
         pushed = await asyncio.wait_for(ws.receive_json(), 10)
         level = pushed["payload"]["data"]["skillLevelUpdated"]
         assert level["opportunities"] == 1 and level["pMastery"] > 0.2
+
+
+INGEST = "mutation($r: [MetricInput!]!) { ingestMetrics(records: $r) { accepted duplicates rejected { index field } } }"
+
+
+def metric(student: str, got_it: bool, stuck: bool, **about: Any) -> dict[str, Any]:
+    return {
+        "classId": "c-soft",
+        "studentId": student,
+        "stuck": stuck,
+        "gotIt": got_it,
+        "pause": False,
+        "example": False,
+        "confidence": 5,
+        **about,
+    }
+
+
+async def test_class_metrics_naming_a_skill_are_soft_evidence(gql):
+    records = [
+        metric("s-soft", True, False, skillId="fractions", eventId="e-1"),
+        metric("s-soft", False, True, skillId="fractions"),
+        metric("s-soft", True, True, skillId="fractions"),  # both: no evidence
+        metric("s-soft", False, False, skillId="fractions"),  # neither: no evidence
+        metric("s-soft", True, False, skillId="Not A Slug"),
+    ]
+    body = await gql(INGEST, {"r": records})
+    result = body["data"]["ingestMetrics"]
+    assert result["accepted"] == 4 and result["rejected"] == [{"index": 4, "field": "skillId"}]
+    level = (await gql(LEVEL, {"s": "s-soft", "k": "fractions"}))["data"]["student"]["skill"]
+    events = [e["node"] for e in reversed(level["history"]["edges"])]
+    assert [(e["source"], e["correct"], e["weight"]) for e in events] == [
+        ("METRIC", True, 0.3),
+        ("METRIC", False, 0.3),
+    ]
+    assert events[0]["sourceId"] == "e-1" and events[0]["reviewRating"] is None
+    # Soft evidence moves less than a graded answer would (0.5765 after one correct one).
+    assert 0.2 < events[0]["pMasteryAfter"] < 0.5765
+    assert events[1]["pMasteryAfter"] < events[1]["pMasteryBefore"]
+    assert level["nextReviewAt"] is None  # soft evidence is no FSRS review
+    again = await gql(INGEST, {"r": records[:1]})  # a known event id: no second update
+    assert again["data"]["ingestMetrics"]["duplicates"] == 1
+    level = (await gql(LEVEL, {"s": "s-soft", "k": "fractions"}))["data"]["student"]["skill"]
+    assert level["opportunities"] == 2

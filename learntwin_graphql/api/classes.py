@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import strawberry
 
+from learntwin_graphql.api.enrollments import StudentEnrollments
 from learntwin_graphql.api.predictions import Prediction
 from learntwin_graphql.api.profiles import Profile
 from learntwin_graphql.api.quizzes import QuizAttempt
@@ -174,7 +175,7 @@ async def _student_profiles(info: Info, students: Sequence[Student]) -> list[Any
 
 
 @strawberry.type
-class Student(StudentLearning):
+class Student(StudentLearning, StudentEnrollments):
     id: strawberry.ID
 
     @strawberry.field

@@ -40,6 +40,15 @@ class MetricInput:
         description="Client-chosen id; a record whose eventId is already stored is counted "
         "as a duplicate, not stored twice.",
     )
+    lesson_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="A lesson the record is about: gotIt or stuck is soft evidence (weight "
+        "0.3) on each of the lesson's skills.",
+    )
+    skill_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="A skill the record is about: gotIt or stuck is soft evidence (weight 0.3).",
+    )
 
 
 # One bad record is reported by its index and never costs its neighbours: each record is

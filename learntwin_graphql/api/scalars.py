@@ -1,8 +1,8 @@
-"""Custom scalars: DateTime (inputs without an offset are UTC, outputs are UTC)."""
+"""Custom scalars: DateTime (inputs without an offset are UTC, outputs are UTC) and Date."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import strawberry
@@ -23,5 +23,11 @@ SCALAR_MAP: dict[object, Any] = {
         description="ISO-8601 date-time; inputs without an offset are UTC, outputs are UTC.",
         serialize=format_datetime,
         parse_value=_parse,
-    )
+    ),
+    date: strawberry.scalar(
+        name="Date",
+        description="ISO-8601 calendar date (YYYY-MM-DD).",
+        serialize=date.isoformat,
+        parse_value=date.fromisoformat,
+    ),
 }

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Sequence
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -26,6 +26,11 @@ from ml.learner_model import (
     p_correct_next,
 )
 from workers.keys import skill_channel
+
+if TYPE_CHECKING:  # api/courses.py imports this module (a lesson teaches skills): lazy here
+    from learntwin_graphql.api.courses import Lesson
+
+LessonType = Annotated["Lesson", strawberry.lazy("learntwin_graphql.api.courses")]
 
 RESYNC_SECONDS = 30.0
 RECENT = 5
@@ -84,6 +89,14 @@ async def _related(info: Info, loader: str, skills: Sequence[Skill]) -> list[Any
     )
 
 
+async def _lessons(
+    info: Info, skills: Sequence[Skill], first: int = 20, after: str | None = None
+) -> list[Any]:
+    from learntwin_graphql.api.courses import skill_lessons  # see LessonType
+
+    return await skill_lessons(info, skills, first, after)
+
+
 @strawberry.type(
     description="A unit of knowledge. Quiz questions (Question.skill), lessons and goals "
     "point at skills by id."
@@ -116,6 +129,21 @@ class Skill:
     @batched(_dependents)
     async def dependents(self, info: Info) -> list[Skill]:
         return await one(_dependents(info, [self]))
+
+    @strawberry.field(
+        description="Published lessons that teach the skill, easiest first (difficulty, then "
+        "id); staff also see unpublished ones."
+    )
+    @batched(_lessons)
+    async def lessons(
+        self,
+        info: Info,
+        first: Annotated[int, strawberry.argument(description="Page size.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="The cursor of the last edge read.")
+        ] = None,
+    ) -> Connection[LessonType]:
+        return await one(_lessons(info, [self], first, after))
 
 
 @strawberry.type(description="One update of a student's level on a skill.")

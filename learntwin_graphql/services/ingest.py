@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from db import ingest as records
 from learntwin_graphql import permissions
 from learntwin_graphql.auth import Principal
 from learntwin_graphql.errors import BadUserInput
 from learntwin_graphql.runtime import Runtime
+from learntwin_graphql.services import learner_model
 from ml.metrics import REST_FORM, RecordError, RecordForm, validate_batch
 from workers.events import publish
 from workers.keys import class_channel
@@ -43,7 +46,15 @@ async def ingest(
     if len(raws) > limit:
         raise BatchTooLarge(limit)
     valid, errors = validate_batch(raws, form=form)
-    result = await records.ingest(runtime.engine, valid)
+    about = [r for r in valid if r.skill_id is not None or r.lesson_id is not None]
+    learners: list[str] = []
+
+    async def evidence(conn: AsyncConnection, stored: frozenset[str]) -> None:
+        fresh = [r for r in about if r.event_id is None or r.event_id in stored]
+        learners.extend(await learner_model.apply_metrics(conn, fresh))
+
+    result = await records.ingest(runtime.engine, valid, evidence if about else None)
     # After the commit: subscribers re-read from Postgres, the source of truth.
     await publish(runtime.redis, [class_channel(c) for c in result.class_ids])
+    await learner_model.announce(runtime, learners)
     return result, errors

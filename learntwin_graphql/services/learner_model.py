@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db import learner_model as levels_db
 from db import skills as skills_db
 from learntwin_graphql.runtime import Runtime
+from ml.course_rules import METRIC_WEIGHT, metric_observation
 from ml.learner_model import (
     Observation,
     SkillState,
@@ -24,6 +25,7 @@ from ml.learner_model import (
     initial_state,
     slugify,
 )
+from ml.metrics import MetricRecord
 from workers.events import publish
 from workers.keys import skill_channel
 
@@ -70,6 +72,12 @@ def state_of(row: Mapping[str, Any]) -> SkillState:
     )
 
 
+async def lock(conn: AsyncConnection, student_id: str) -> None:
+    """Hold the student's learner-model lock for the rest of the transaction (work that
+    decides on progress before it applies evidence takes it first)."""
+    await levels_db.lock_learner(conn, student_id)
+
+
 async def apply(
     conn: AsyncConnection,
     student_id: str,
@@ -114,6 +122,30 @@ async def apply(
     await levels_db.store_events(conn, events)
     now = datetime.now(UTC)
     return [levels_db.level_row(student_id, row.pop("skill_id"), row, now) for row in rows]
+
+
+async def apply_metrics(conn: AsyncConnection, records: Sequence[MetricRecord]) -> list[str]:
+    """Class metrics about a skill or a lesson (each of its skills) as soft evidence:
+    gotIt correct, stuck wrong, neither or both nothing; weight 0.3. Returns the students
+    whose levels changed. Students are locked in id order (no deadlock between ingests)."""
+    lessons = {r.lesson_id for r in records if r.lesson_id is not None}
+    skills_of = await levels_db.lesson_skill_ids(conn, sorted(lessons)) if lessons else {}
+    by_student: dict[str, list[Evidence]] = {}
+    for r in records:
+        correct = metric_observation(r.got_it, r.stuck)
+        if correct is None:
+            continue
+        wanted = [r.skill_id] if r.skill_id is not None else []
+        wanted += [s for s in skills_of.get(r.lesson_id or "", []) if s not in wanted]
+        observation = Observation(correct=correct, weight=METRIC_WEIGHT, at=r.ts)
+        by_student.setdefault(r.student_id, []).extend(
+            Evidence(skill, observation, METRIC, r.event_id) for skill in wanted
+        )
+    changed = []
+    for student in sorted(by_student):
+        if await apply(conn, student, by_student[student]):
+            changed.append(student)
+    return changed
 
 
 async def announce(runtime: Runtime, student_ids: Iterable[str]) -> None:

@@ -15,6 +15,7 @@ from learntwin_graphql.auth import Principal
 from learntwin_graphql.errors import BadUserInput, NotFound
 from learntwin_graphql.runtime import Runtime
 from learntwin_graphql.services import learner_model, tasks
+from learntwin_graphql.services import progress as lesson_progress
 from learntwin_graphql.services.inputs import clean_id, required_id
 from ml.attempts import grade_attempt, progress_after
 from ml.learner_model import Observation
@@ -166,5 +167,6 @@ async def submit(
         evidence, names = _answer_evidence(rows, graded, attempt_id, now)
         await learner_model.apply(conn, student, evidence, names)
     await learner_model.announce(runtime, [student] if evidence else [])
+    await lesson_progress.quiz_activity(runtime, principal, quiz["id"], student, attempt)
     await tasks.enqueue(runtime, task, ANALYZE_PROFILE)
     return Submission(attempt, task)
