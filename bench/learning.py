@@ -50,9 +50,13 @@ class Api:
         self.connection = AsyncKeepAlive(args)
 
     async def __call__(self, query: str, variables: dict[str, Any] | None = None) -> Any:
-        status, content = await self.connection.post(
-            "/graphql", orjson.dumps({"query": query, "variables": variables or {}})
-        )
+        body = orjson.dumps({"query": query, "variables": variables or {}})
+        try:
+            status, content = await self.connection.post("/graphql", body)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            # The server closed an idle keep-alive connection: once more on a new one.
+            await self.connection.connect()
+            status, content = await self.connection.post("/graphql", body)
         body = orjson.loads(content)
         if status != 200 or body.get("errors"):
             raise SystemExit(f"{query[:60]}…: HTTP {status} {str(body)[:500]}")

@@ -148,6 +148,23 @@ async def published_lessons(target: Target, course_ids: Sequence[str]) -> dict[s
     return {row["course_id"]: list(row["ids"]) for row in rows}
 
 
+async def completion_counts(target: Target, student_id: str, course_id: str) -> tuple[int, int]:
+    """(completed, total) over the course's published lessons, for the student."""
+    rows = await _rows(
+        target,
+        """
+        SELECT count(p.lesson_id) FILTER (WHERE p.status = 'COMPLETED') AS completed,
+               count(*) AS total
+        FROM lessons AS l
+        LEFT JOIN lesson_progress AS p ON p.lesson_id = l.id AND p.student_id = $1
+        WHERE l.course_id = $2 AND l.published AND l.deleted_at IS NULL
+        """,
+        student_id,
+        course_id,
+    )
+    return rows[0]["completed"], rows[0]["total"]
+
+
 async def lesson_skill_weights(
     target: Target, lesson_ids: Sequence[str]
 ) -> dict[str, dict[str, float]]:

@@ -7,6 +7,7 @@ where the data is loaded (rules from `permissions`), so no resolver can forget i
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from functools import cached_property
@@ -36,17 +37,43 @@ class Loader(DataLoader):
     """A DataLoader that also loads many keys at once, for batched fields: one call of
     the batch function for the keys not cached yet, no future per key on the way."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Values loaded by load_all, by key (a completed future each only when asked).
+        self._loaded: dict[Any, Any] = {}
+
+    def load(self, key: Any) -> Any:
+        if key in self._loaded:
+            value = self._loaded[key]
+            future = asyncio.get_running_loop().create_future()
+            if isinstance(value, Exception):
+                future.set_exception(value)
+            else:
+                future.set_result(value)
+            return future
+        return super().load(key)
+
+    def clear(self, key: Any) -> Loader:
+        self._loaded.pop(key, None)
+        super().clear(key)
+        return self
+
+    def clear_all(self) -> Loader:
+        self._loaded.clear()
+        super().clear_all()
+        return self
+
     async def load_all(self, keys: list[Any]) -> list[Any]:
         """The value, or the error, of every key, in order."""
-        cached = {key: self._cache[key] for key in keys if key in self._cache}
-        missing = list(dict.fromkeys(key for key in keys if key not in cached))
-        fresh = dict(zip(missing, await self.batch_load_fn(missing), strict=True))
-        for key, value in fresh.items():
-            self.prime(key, value)  # later single loads of these keys are served too
+        loaded = self._loaded
+        cached = {key: self._cache[key] for key in keys if key not in loaded and key in self._cache}
+        missing = list(dict.fromkeys(k for k in keys if k not in loaded and k not in cached))
+        if missing:
+            loaded.update(zip(missing, await self.batch_load_fn(missing), strict=True))
         values = []
         for key in keys:
-            if key in fresh:
-                values.append(fresh[key])
+            if key in loaded:
+                values.append(loaded[key])
                 continue
             try:
                 values.append(await cached[key])

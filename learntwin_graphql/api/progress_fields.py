@@ -140,6 +140,23 @@ class LessonAvailability:
     )
 
 
+def _selected(info: Info) -> set[str]:
+    """The names of the subfields selected on the field being resolved, through inline
+    fragments and fragment spreads (a lookahead, so unselected parts are not computed)."""
+    names: set[str] = set()
+
+    def walk(selections: Any) -> None:
+        for selection in selections or ():
+            name = getattr(selection, "name", None)
+            if name is not None and not hasattr(selection, "type_condition"):
+                names.add(name)
+            walk(getattr(selection, "selections", None))
+
+    for field in info.selected_fields:
+        walk(field.selections)
+    return names
+
+
 async def availabilities(
     info: Info, lessons: Sequence[Any], student_id: str | None = None
 ) -> list[Any]:
@@ -148,12 +165,22 @@ async def availabilities(
     loaders = info.context.loaders
     found: list[Any] = await load_each(loaders.availability, [(le.id, student) for le in lessons])
     results = [f for f in found if isinstance(f, AvailabilityResult)]
-    lesson_rows = await _lessons(info, [p.lesson_id for r in results for p in r.blocked_by_lessons])
+    wanted = _selected(info)
+    lesson_rows = await _lessons(
+        info,
+        [p.lesson_id for r in results for p in r.blocked_by_lessons]
+        if "blockedByLessons" in wanted
+        else [],
+    )
     module_ids = list(dict.fromkeys(m for r in results for m in r.blocked_by_modules))
     course_ids = list(dict.fromkeys(c for r in results for c in r.blocked_by_courses))
+    if "blockedByModules" not in wanted:
+        module_ids = []
+    if "blockedByCourses" not in wanted:
+        course_ids = []
     modules = dict(zip(module_ids, await load_each(loaders.module, module_ids), strict=True))
     courses = dict(zip(course_ids, await load_each(loaders.course, course_ids), strict=True))
-    weak = await _weak_skills(info, lessons, student)
+    weak = await _weak_skills(info, lessons, student) if "weakPrerequisiteSkills" in wanted else {}
     catalogue = _catalogue()
     Lesson, LessonPrerequisite = catalogue.Lesson, catalogue.LessonPrerequisite
     Module, Course = catalogue.Module, catalogue.Course
@@ -174,12 +201,12 @@ async def availabilities(
             blocked_by_modules=[
                 Module.from_row(modules[m])
                 for m in result.blocked_by_modules
-                if isinstance(modules[m], dict)
+                if isinstance(modules.get(m), dict)
             ],
             blocked_by_courses=[
                 Course.from_row(courses[c])
                 for c in result.blocked_by_courses
-                if isinstance(courses[c], dict)
+                if isinstance(courses.get(c), dict)
             ],
             weak_prerequisite_skills=weak.get(lesson.id, []),
         )

@@ -4,6 +4,7 @@ availability of lessons, and a student's time zone."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import orjson
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db import enrollments as db
 from learntwin_graphql import permissions
@@ -29,7 +31,6 @@ from ml.course_rules import (
     Progress,
     apply_activity,
     availability,
-    enrollment_progress,
     lesson_observations,
 )
 from ml.learner_model import Observation
@@ -74,22 +75,24 @@ async def availability_of(
     target: db.Target, student_id: str, lesson_ids: Sequence[str]
 ) -> tuple[dict[str, AvailabilityResult], dict[str, Progress]]:
     """Availability of each lesson for the student, and the progress it was decided from
-    (six statements whatever the number of lessons)."""
+    (five statements whatever the number of lessons, three of them at once)."""
     lessons = await db.lessons(target, lesson_ids)
-    prerequisites = await db.lesson_prerequisites(target, list(lessons))
-    modules = await db.prerequisite_modules(
-        target, sorted({row["module_id"] for row in lessons.values()})
+    module_ids = sorted({row["module_id"] for row in lessons.values()})
+    course_ids = sorted({row["course_id"] for row in lessons.values()})
+    reads = (
+        db.lesson_prerequisites(target, list(lessons)),
+        db.prerequisite_modules(target, module_ids),
+        db.prerequisite_courses(target, student_id, course_ids),
     )
-    courses = await db.prerequisite_courses(
-        target, student_id, sorted({row["course_id"] for row in lessons.values()})
-    )
+    if isinstance(target, AsyncEngine):  # separate pooled connections: at once
+        prerequisites, modules, courses = await asyncio.gather(*reads)
+    else:  # one transaction's connection: in turn
+        prerequisites, modules, courses = [await read for read in reads]
     involved = set(lessons)
     involved |= {p["prerequisite_id"] for rows in prerequisites.values() for p in rows}
     involved |= {i for by_module in modules.values() for ids in by_module.values() for i in ids}
-    progress = {
-        k: progress_of(v)
-        for k, v in (await db.progress(target, student_id, sorted(involved))).items()
-    }
+    stored = await db.progress(target, student_id, sorted(involved))
+    progress = {k: progress_of(v) for k, v in stored.items()}
     found = {}
     for lesson_id, lesson in lessons.items():
         spec = AvailabilityInput(
@@ -202,7 +205,12 @@ async def record_activity(
             ]
             await learner_model.apply(conn, student, evidence)
         await _settle_enrollment(
-            raw, enrollment, student, lesson["course_id"], at, {**progress, lesson["id"]: updated}
+            raw,
+            enrollment,
+            student,
+            lesson["course_id"],
+            at,
+            updated.status == COMPLETED and current.status != COMPLETED,
         )
     await learner_model.announce(runtime, [student] if evidence else [])
     return {"student_id": student, "lesson_id": lesson["id"], **asdict(updated)}
@@ -239,16 +247,14 @@ async def _settle_enrollment(
     student: str,
     course_id: str,
     at: datetime,
-    known: dict[str, Progress],
+    completed: bool,
 ) -> None:
-    lesson_ids = (await db.published_lessons(raw, [course_id])).get(course_id, [])
-    missing = [i for i in lesson_ids if i not in known]
-    known = {
-        **known,
-        **{k: progress_of(v) for k, v in (await db.progress(raw, student, missing)).items()},
-    }
-    completed, total, _ = enrollment_progress(lesson_ids, known)
-    done_at = at if total and completed == total else None
+    """The newest activity's time; COMPLETED once every published lesson is (counted
+    only when this activity completed a lesson: nothing else can complete a course)."""
+    done_at = None
+    if completed:
+        finished, total = await db.completion_counts(raw, student, course_id)
+        done_at = at if total and finished == total else None
     await db.touch_enrollment(raw, enrollment["id"], at, done_at)
 
 
