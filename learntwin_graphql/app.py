@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 from db.migrate import require_current
 from learntwin_graphql.config import DEV_API_KEY, Settings
 from learntwin_graphql.demo import load_demo
+from learntwin_graphql.demo_courses import load_demo_courses
 from learntwin_graphql.errors import ApiError
 from learntwin_graphql.middleware import Admission, BodySizeLimit, RequestIdMiddleware
 from learntwin_graphql.model_registry import ensure_default_model
@@ -85,6 +86,13 @@ def create_app(
                 log.info(
                     "demo data: %s",
                     f"{stored} records loaded" if stored else "database not empty, skipped",
+                )
+                activities = await load_demo_courses(rt)
+                log.info(
+                    "demo courses: %s",
+                    f"{activities} lesson activities"
+                    if activities
+                    else "catalogue not empty, skipped",
                 )
             if owned:
                 _announce(rt)

@@ -78,6 +78,12 @@ def decode_cursor(cursor: str | None, *kinds: CursorPart) -> tuple[Any, ...] | N
     return tuple(_part(value, kind) for value, kind in zip(key, kinds, strict=True))
 
 
+def after_position(after: str | None, kind: CursorPart) -> Any:
+    """The one-part keyset position behind `after`, None without a cursor."""
+    key = decode_cursor(after, kind)
+    return key[0] if key is not None else None
+
+
 def check_first(first: int, maximum: int) -> int:
     if first < 0 or first > maximum:
         raise BadUserInput(

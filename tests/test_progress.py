@@ -332,3 +332,26 @@ async def test_a_tree_with_availability_and_progress_costs_the_same_statements(
     assert "errors" not in body, body
     # The same for 3 and 13 lessons: every level of the tree is read once, batched.
     assert statements == 24, statements
+
+
+async def test_the_demo_catalogue_shows_levels_and_progress_at_once(gql, runtime):
+    from learntwin_graphql.demo_courses import STUDENTS, load_demo_courses
+
+    assert await load_demo_courses(runtime) > 0
+    assert await load_demo_courses(runtime) == 0  # an existing catalogue is left alone
+    listed = await gql("{ courses { edges { node { id title published skills { id } } } } }")
+    titles = [e["node"]["title"] for e in listed["data"]["courses"]["edges"]]
+    assert titles == ["Data analysis with Python", "Python foundations"]
+    assert all(e["node"]["published"] for e in listed["data"]["courses"]["edges"])
+    skills = await gql("{ skills(first: 50) { edges { node { id } } } }")
+    assert len(skills["data"]["skills"]["edges"]) == 15
+    body = await gql(
+        "query($s: ID!) { student(id: $s) { skills { edges { node { skill { id } band } } }"
+        " enrollments { edges { node { progress completedLessons nextLesson { title } } } } } }",
+        {"s": STUDENTS[-1]},
+    )
+    student = body["data"]["student"]
+    assert (
+        student["skills"]["edges"]
+        and student["enrollments"]["edges"][0]["node"]["completedLessons"] > 0
+    )

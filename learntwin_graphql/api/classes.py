@@ -15,7 +15,13 @@ from learntwin_graphql.api.quizzes import QuizAttempt
 from learntwin_graphql.api.skills import StudentLearning
 from learntwin_graphql.batching import batched, load_each, mapped, one
 from learntwin_graphql.context import Info
-from learntwin_graphql.pagination import Connection, build_connection, check_first, decode_cursor
+from learntwin_graphql.pagination import (
+    Connection,
+    after_position,
+    build_connection,
+    check_first,
+    decode_cursor,
+)
 from learntwin_graphql.services import analytics, exports
 from learntwin_graphql.timeutil import format_datetime
 from ml.metrics import MasteryStats
@@ -227,8 +233,7 @@ async def _class_students(
     info: Info, classes: Sequence[Class], first: int = 100, after: str | None = None
 ) -> list[Any]:
     check_first(first, info.context.settings.max_page_size)
-    key = decode_cursor(after, str)
-    position = key[0] if key is not None else None
+    position = after_position(after, str)
     found = await load_each(
         info.context.loaders.class_students, [(c.id, position, first + 1) for c in classes]
     )

@@ -7,13 +7,8 @@ from typing import Annotated, Any
 
 import strawberry
 
-from learntwin_graphql.api.courses import (
-    CompletionRule,
-    Course,
-    Lesson,
-    LessonContentType,
-    Module,
-)
+from learntwin_graphql.api.courses import Course, Module
+from learntwin_graphql.api.lessons import CompletionRule, Lesson, LessonContentType
 from learntwin_graphql.api.quizzes import DifficultyEnum
 from learntwin_graphql.context import Info
 from learntwin_graphql.errors import NotFound

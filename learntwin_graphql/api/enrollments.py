@@ -9,11 +9,22 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from learntwin_graphql.api.courses import Course, Lesson
-from learntwin_graphql.api.progress_fields import EnrollmentStatus, LessonProgress, LessonStatus
+from learntwin_graphql.api.courses import Course
+from learntwin_graphql.api.lessons import Lesson
+from learntwin_graphql.api.progress_fields import (
+    EnrollmentStatus,
+    LessonProgress,
+    LessonStatus,
+    enrollment_pages,
+)
 from learntwin_graphql.batching import batched, load_each, mapped, one
 from learntwin_graphql.context import Info
-from learntwin_graphql.pagination import Connection, build_connection, check_first, decode_cursor
+from learntwin_graphql.pagination import (
+    Connection,
+    build_connection,
+    check_first,
+    decode_cursor,
+)
 from learntwin_graphql.services import progress
 from ml.course_rules import COMPLETED, enrollment_progress
 
@@ -191,20 +202,7 @@ async def _student_enrollments(
     first: int = 20,
     after: str | None = None,
 ) -> list[Any]:
-    check_first(first, info.context.settings.max_page_size)
-    key = decode_cursor(after, str)
-    position = key[0] if key is not None else None
-    name = status.value if status is not None else None
-    found = await load_each(
-        info.context.loaders.student_enrollments,
-        [(s.id, name, position, first + 1) for s in students],
-    )
-    return mapped(
-        found,
-        lambda rows: build_connection(
-            rows, first, key=lambda r: (r["id"],), node=Enrollment.from_row
-        ),
-    )
+    return await enrollment_pages(info, "student_enrollments", students, status, first, after)
 
 
 @strawberry.type

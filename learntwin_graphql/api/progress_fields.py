@@ -1,6 +1,6 @@
 """The fields of catalogue types that depend on a student: a lesson's availability and
-progress, a course's enrolment. api/courses.py declares them with these batch forms;
-the catalogue types are imported lazily here (they import this module)."""
+progress (declared in api/lessons.py) and a course's enrolment (api/courses.py), by
+these batch forms. The catalogue types are imported lazily here (they import this)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,11 @@ from learntwin_graphql.api.skills import SkillLevel
 from learntwin_graphql.batching import batched, load_each, mapped, one
 from learntwin_graphql.context import Info
 from learntwin_graphql.errors import BadUserInput
-from learntwin_graphql.pagination import build_connection, check_first, decode_cursor
+from learntwin_graphql.pagination import (
+    after_position,
+    build_connection,
+    check_first,
+)
 from ml.course_rules import AvailabilityResult
 from ml.learner_model import band
 
@@ -288,21 +292,15 @@ async def course_enrollment(
     return mapped(found, lambda row: enrollment.from_row(row) if row else None)
 
 
-async def course_enrollments(
-    info: Info,
-    courses: Sequence[Any],
-    status: Any = None,
-    first: int = 50,
-    after: str | None = None,
+async def enrollment_pages(
+    info: Info, loader: str, owners: Sequence[Any], status: Any, first: int, after: str | None
 ) -> list[Any]:
-    """The batch form of Course.enrollments (staff)."""
+    """Pages of enrolments per owner (a course or a student) from the named loader."""
     check_first(first, info.context.settings.max_page_size)
-    key = decode_cursor(after, str)
-    position = key[0] if key is not None else None
+    position = after_position(after, str)
     name = status.value if status is not None else None
     found = await load_each(
-        info.context.loaders.course_enrollments,
-        [(c.id, name, position, first + 1) for c in courses],
+        getattr(info.context.loaders, loader), [(o.id, name, position, first + 1) for o in owners]
     )
     enrollment = _enrollment_type()
     return mapped(
@@ -311,3 +309,14 @@ async def course_enrollments(
             rows, first, key=lambda r: (r["id"],), node=enrollment.from_row
         ),
     )
+
+
+async def course_enrollments(
+    info: Info,
+    courses: Sequence[Any],
+    status: Any = None,
+    first: int = 50,
+    after: str | None = None,
+) -> list[Any]:
+    """The batch form of Course.enrollments (staff)."""
+    return await enrollment_pages(info, "course_enrollments", courses, status, first, after)

@@ -14,7 +14,12 @@ from db import learner_model as levels_db
 from learntwin_graphql import permissions
 from learntwin_graphql.batching import batched, load_each, mapped, one
 from learntwin_graphql.context import Info
-from learntwin_graphql.pagination import Connection, build_connection, check_first, decode_cursor
+from learntwin_graphql.pagination import (
+    Connection,
+    after_position,
+    build_connection,
+    check_first,
+)
 from learntwin_graphql.services import skills as skill_service
 from ml.learner_model import (
     TracingParams,
@@ -188,8 +193,7 @@ async def _histories(
     info: Info, levels: Sequence[SkillLevel], first: int = 20, after: str | None = None
 ) -> list[Any]:
     check_first(first, info.context.settings.max_page_size)
-    key = decode_cursor(after, int)
-    before = key[0] if key is not None else None
+    before = after_position(after, int)
     found = await load_each(
         info.context.loaders.level_events,
         [((lv.student_id, lv.skill_id), before, first + 1) for lv in levels],
@@ -302,12 +306,11 @@ class SkillQuery:
         self, info: Info, search: str | None = None, first: int = 50, after: str | None = None
     ) -> Connection[Skill]:
         check_first(first, info.context.settings.max_page_size)
-        key = decode_cursor(after, str)
         rows = await skill_service.page(
             info.context.runtime,
             info.context.principal,
             search,
-            key[0] if key is not None else None,
+            after_position(after, str),
             first + 1,
         )
         return build_connection(rows, first, key=lambda row: (row["id"],), node=Skill.from_row)
@@ -378,8 +381,7 @@ async def _student_levels(
     after: str | None = None,
 ) -> list[Any]:
     check_first(first, info.context.settings.max_page_size)
-    key = decode_cursor(after, str)
-    position = key[0] if key is not None else None
+    position = after_position(after, str)
     name = band.value if band is not None else None
     found = await load_each(
         info.context.loaders.level_pages, [(s.id, name, position, first + 1) for s in students]
