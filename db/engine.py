@@ -32,6 +32,13 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
                 "application_name": "learntwin",
                 "timezone": "UTC",
                 "max_parallel_workers_per_gather": "0",
+                # Statements are prepared once per connection and run many times; after
+                # five runs Postgres may switch to a generic plan, chosen without the
+                # parameters. For `= ANY($1)` over arrays of any length such a plan can
+                # be many times slower (a course tree read went from 15 to 65 ms), so
+                # every run is planned for its own values (the plan is cheap, the
+                # statement stays prepared).
+                "plan_cache_mode": "force_custom_plan",
             }
         },
     )
