@@ -42,8 +42,11 @@ async def lock_learner(conn: AsyncConnection, student_id: str) -> None:
     neither update is lost. (An advisory lock: the student row stays free for the foreign
     key checks of concurrent ingests.)"""
     raw = await asyncpg_connection(conn)
-    await raw.execute("INSERT INTO students (id) VALUES ($1) ON CONFLICT DO NOTHING", student_id)
-    await raw.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 8008))", student_id)
+    await raw.execute(
+        "WITH s AS (INSERT INTO students (id) VALUES ($1) ON CONFLICT DO NOTHING)"
+        " SELECT pg_advisory_xact_lock(hashtextextended($1, 8008))",
+        student_id,
+    )
 
 
 async def levels_in(

@@ -62,14 +62,18 @@ async def ensure(conn: AsyncConnection, names: Mapping[str, str]) -> dict[str, R
     """The skills with these ids, created (named as given) where new, by id."""
     raw = await asyncpg_connection(conn)
     ids = list(names)
-    await raw.execute(
-        "INSERT INTO skills (id, name) SELECT * FROM unnest($1::text[], $2::text[])"
-        " ON CONFLICT (id) DO NOTHING",
-        ids,
-        [names[i][:200] for i in ids],
-    )
-    rows = await raw.fetch(f"SELECT {SKILL_COLUMNS} FROM skills WHERE id = ANY($1::text[])", ids)
-    return {row["id"]: dict(row) for row in rows}
+    query = f"SELECT {SKILL_COLUMNS} FROM skills WHERE id = ANY($1::text[])"
+    found = {row["id"]: dict(row) for row in await raw.fetch(query, ids)}
+    missing = [i for i in ids if i not in found]
+    if missing:  # evidence naming a skill for the first time
+        await raw.execute(
+            "INSERT INTO skills (id, name) SELECT * FROM unnest($1::text[], $2::text[])"
+            " ON CONFLICT (id) DO NOTHING",
+            missing,
+            [names[i][:200] for i in missing],
+        )
+        found |= {row["id"]: dict(row) for row in await raw.fetch(query, missing)}
+    return found
 
 
 async def set_tracing(

@@ -83,13 +83,16 @@ async def apply(
     student_id: str,
     evidence: Sequence[Evidence],
     names: Mapping[str, str] | None = None,
+    *,
+    locked: bool = False,
 ) -> list[dict[str, Any]]:
     """Apply the evidence in order (skills not known yet are created, named by `names`
     or their id) and store the levels and events; returns the changed levels as stored.
     Serialised per student by `lock_learner`, so concurrent submissions lose nothing."""
     if not evidence:
         return []
-    await levels_db.lock_learner(conn, student_id)
+    if not locked:  # the caller may hold the student's lock already
+        await levels_db.lock_learner(conn, student_id)
     wanted = list(dict.fromkeys(e.skill_id for e in evidence))
     skill_rows = await skills_db.ensure(conn, {s: (names or {}).get(s, s) for s in wanted})
     stored = await levels_db.levels_in(conn, student_id, wanted)

@@ -203,7 +203,7 @@ async def record_activity(
                     item.score, rule_of(lesson), weights
                 )
             ]
-            await learner_model.apply(conn, student, evidence)
+            await learner_model.apply(conn, student, evidence, locked=True)
         await _settle_enrollment(
             raw,
             enrollment,
