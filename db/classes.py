@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.engine import fetch
+from db.engine import fetch, grouped
 
 Row = dict[str, Any]
 
@@ -71,10 +71,7 @@ async def students_of_classes(
         after,
         limit,
     )
-    found: dict[str, list[str]] = {}
-    for class_id, student_id in rows:
-        found.setdefault(class_id, []).append(student_id)
-    return found
+    return grouped(rows, "class_id", "student_id")
 
 
 async def classes_of_students(
@@ -86,10 +83,7 @@ async def classes_of_students(
         "ORDER BY student_id, class_id",
         list(student_ids),
     )
-    found: dict[str, list[str]] = {}
-    for student_id, class_id in rows:
-        found.setdefault(student_id, []).append(class_id)
-    return found
+    return grouped(rows, "student_id", "class_id")
 
 
 async def timezones_of(engine: AsyncEngine, student_ids: Sequence[str]) -> dict[str, str]:

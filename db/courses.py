@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.engine import fetch
+from db.engine import Target, fetch, grouped
 
 Row = dict[str, Any]
 Kind = Literal["course", "module", "lesson"]
@@ -37,13 +37,6 @@ EDGES: dict[Kind, str] = {
     "module": "module_prerequisites",
     "lesson": "lesson_prerequisites",
 }
-
-
-def _grouped(rows: Sequence[Any], key: str, value: Any = None) -> dict[str, list[Any]]:
-    found: dict[str, list[Any]] = {}
-    for row in rows:
-        found.setdefault(row[key], []).append(dict(row) if value is None else row[value])
-    return found
 
 
 async def courses_by_id(engine: AsyncEngine, ids: Sequence[str]) -> dict[str, Row]:
@@ -92,7 +85,7 @@ async def prerequisites_of(
         f" WHERE {owner} = ANY($1::text[]) ORDER BY 1, 2",
         list(ids),
     )
-    return _grouped(rows, owner, "prerequisite_id")
+    return grouped(rows, owner, "prerequisite_id")
 
 
 async def modules_by_id(engine: AsyncEngine, ids: Sequence[str]) -> dict[str, Row]:
@@ -113,10 +106,10 @@ async def modules_of_courses(
         f"{MODULES} WHERE m.course_id = ANY($1::text[]) ORDER BY m.course_id, m.position, m.id",
         list(course_ids),
     )
-    return _grouped(rows, "course_id")
+    return grouped(rows, "course_id")
 
 
-async def lessons_by_id(engine: AsyncEngine, ids: Sequence[str]) -> dict[str, Row]:
+async def lessons_by_id(engine: Target, ids: Sequence[str]) -> dict[str, Row]:
     """Live lessons (published or not) with `course_published`, by id."""
     rows = await fetch(
         engine,
@@ -136,22 +129,23 @@ async def lessons_of_modules(
         " ORDER BY l.module_id, l.position, l.id",
         list(module_ids),
     )
-    return _grouped(rows, "module_id")
+    return grouped(rows, "module_id")
 
 
-async def lesson_skills_of(engine: AsyncEngine, lesson_ids: Sequence[str]) -> dict[str, list[Row]]:
+async def lesson_skills_of(engine: Target, lesson_ids: Sequence[str]) -> dict[str, list[Row]]:
     """Each lesson's skills (skill_id, weight; the weights sum to 1), in skill-id order."""
     rows = await fetch(
         engine,
-        "SELECT lesson_id, skill_id, weight FROM lesson_skills"
-        " WHERE lesson_id = ANY($1::text[]) ORDER BY 1, 2",
+        "SELECT s.lesson_id, s.skill_id, s.weight FROM lesson_skills AS s"
+        " JOIN lessons AS l ON l.id = s.lesson_id AND l.deleted_at IS NULL"
+        " WHERE s.lesson_id = ANY($1::text[]) ORDER BY 1, 2",
         list(lesson_ids),
     )
-    return _grouped(rows, "lesson_id")
+    return grouped(rows, "lesson_id")
 
 
 async def lesson_prerequisites_of(
-    engine: AsyncEngine, lesson_ids: Sequence[str]
+    engine: Target, lesson_ids: Sequence[str]
 ) -> dict[str, list[Row]]:
     """Each lesson's prerequisites that are not deleted (prerequisite_id, min_score,
     min_completion), in id order."""
@@ -165,7 +159,7 @@ async def lesson_prerequisites_of(
         """,
         list(lesson_ids),
     )
-    return _grouped(rows, "lesson_id")
+    return grouped(rows, "lesson_id")
 
 
 async def published_lesson_ids(
@@ -183,7 +177,7 @@ async def published_lesson_ids(
         """,
         list(ids),
     )
-    return _grouped(rows, "owner", "id")
+    return grouped(rows, "owner", "id")
 
 
 async def published_minutes(
@@ -212,7 +206,7 @@ async def course_skill_ids(engine: AsyncEngine, course_ids: Sequence[str]) -> di
         """,
         list(course_ids),
     )
-    return _grouped(rows, "course_id", "skill_id")
+    return grouped(rows, "course_id", "skill_id")
 
 
 async def lessons_of_skills(
@@ -244,4 +238,4 @@ async def lessons_of_skills(
         after[1] if after else None,
         limit,
     )
-    return _grouped(rows, "skill_id")
+    return grouped(rows, "skill_id")

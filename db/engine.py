@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TypeAlias
 
 import asyncpg
 from sqlalchemy import event, text
@@ -82,14 +83,32 @@ _DROPPED = (
 )
 
 
-async def fetch(engine: AsyncEngine, sql: str, *args: Any) -> list[asyncpg.Record]:
-    """The rows of one read-only statement (`$1`, `$2`… parameters), run by asyncpg itself
-    on a connection of the engine's pool, outside any transaction: SQLAlchemy's
+# Where a read runs: the engine's pool, or the driver connection of a caller's transaction
+# (see asyncpg_connection).
+Target: TypeAlias = AsyncEngine | asyncpg.Connection
+
+
+def grouped(rows: Iterable[Any], key: str, value: str | None = None) -> dict[Any, list[Any]]:
+    """Rows by the value of column `key`, in their order: each row as a dict, or only its
+    column `value`."""
+    found: dict[Any, list[Any]] = {}
+    for row in rows:
+        found.setdefault(row[key], []).append(dict(row) if value is None else row[value])
+    return found
+
+
+async def fetch(target: Target, sql: str, *args: Any) -> list[asyncpg.Record]:
+    """The rows of one read-only statement (`$1`, `$2`… parameters), run by asyncpg
+    itself: on the given transaction's connection, or on a connection of the engine's
+    pool outside any transaction (SQLAlchemy's
     connection, statement and result layers cost more than the query on the small reads
-    behind a nested page. A connection the server dropped since it was pooled is replaced
+    behind a nested page). A pooled connection the server dropped since it was pooled is replaced
     and the statement run once more on a fresh one (safe: it only reads), instead of
     pinging every checkout. The engine's `before_cursor_execute` listeners still see each
     statement (tracing, the tests' statement counts), with no connection or cursor."""
+    if isinstance(target, asyncpg.Connection):
+        return await target.fetch(sql, *args)
+    engine = target
     announce = engine.sync_engine.dispatch.before_cursor_execute
     for attempt in range(2):
         pooled = await engine.raw_connection()

@@ -1,21 +1,20 @@
 """Enrolments, lesson progress and lesson activities, and what availability is decided
 from: a lesson's prerequisites (lessons, earlier modules, courses) with the student's
-progress on them. Reads take either the engine (batched reads) or the connection of the
-caller's transaction (the write path decides availability inside it)."""
+progress on them (the lessons themselves, their skills and prerequisites are read by
+db.courses). Reads take either the engine (batched reads) or the driver connection of
+the caller's transaction (the write path decides availability inside it)."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from typing import Any, TypeAlias
+from typing import Any
 
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db.engine import asyncpg_connection, fetch
+from db.engine import Target, fetch, grouped
 
 Row = dict[str, Any]
-Target: TypeAlias = AsyncEngine | asyncpg.Connection
 
 ENROLLMENT_COLUMNS = (
     "id, student_id, course_id, status, enrolled_at, last_activity_at, completed_at"
@@ -27,14 +26,8 @@ PROGRESS_COLUMNS = (
 PROGRESS_FIELDS = PROGRESS_COLUMNS.replace(" ", "").split(",")[2:]
 
 
-async def _rows(target: Target, sql: str, *args: Any) -> list[Row]:
-    if isinstance(target, AsyncEngine):
-        return [dict(r) for r in await fetch(target, sql, *args)]
-    return [dict(r) for r in await target.fetch(sql, *args)]
-
-
-async def raw(conn: AsyncConnection) -> asyncpg.Connection:
-    return await asyncpg_connection(conn)
+async def _dicts(target: Target, sql: str, *args: Any) -> list[Row]:
+    return [dict(row) for row in await fetch(target, sql, *args)]
 
 
 def new_id() -> str:
@@ -44,44 +37,11 @@ def new_id() -> str:
 # --- what availability is decided from -------------------------------------------------
 
 
-async def lessons(target: Target, lesson_ids: Sequence[str]) -> dict[str, Row]:
-    """Lessons (not deleted) with their rule and whether they and their course are
-    published."""
-    rows = await _rows(
-        target,
-        """
-        SELECT l.id, l.course_id, l.module_id, l.position, l.completion_rule, l.min_score,
-               l.min_minutes, l.published, c.published AS course_published
-        FROM lessons AS l JOIN courses AS c ON c.id = l.course_id
-        WHERE l.id = ANY($1::text[]) AND l.deleted_at IS NULL
-        """,
-        list(lesson_ids),
-    )
-    return {row["id"]: row for row in rows}
-
-
-async def lesson_prerequisites(target: Target, lesson_ids: Sequence[str]) -> dict[str, list[Row]]:
-    rows = await _rows(
-        target,
-        """
-        SELECT p.lesson_id, p.prerequisite_id, p.min_score, p.min_completion
-        FROM lesson_prerequisites AS p
-        JOIN lessons AS l ON l.id = p.prerequisite_id AND l.deleted_at IS NULL
-        WHERE p.lesson_id = ANY($1::text[]) ORDER BY 1, 2
-        """,
-        list(lesson_ids),
-    )
-    found: dict[str, list[Row]] = {}
-    for row in rows:
-        found.setdefault(row["lesson_id"], []).append(row)
-    return found
-
-
 async def prerequisite_modules(
     target: Target, module_ids: Sequence[str]
 ) -> dict[str, dict[str, list[str]]]:
     """Per module: its prerequisite modules with their published lesson ids."""
-    rows = await _rows(
+    rows = await _dicts(
         target,
         """
         SELECT p.module_id, p.prerequisite_id,
@@ -105,7 +65,7 @@ async def prerequisite_courses(
     target: Target, student_id: str, course_ids: Sequence[str]
 ) -> dict[str, dict[str, bool]]:
     """Per course: its prerequisite courses, each with whether the student completed it."""
-    rows = await _rows(
+    rows = await _dicts(
         target,
         """
         SELECT p.course_id, p.prerequisite_id, coalesce(e.status = 'COMPLETED', false) AS done
@@ -123,7 +83,7 @@ async def prerequisite_courses(
 
 
 async def progress(target: Target, student_id: str, lesson_ids: Sequence[str]) -> dict[str, Row]:
-    rows = await _rows(
+    rows = await _dicts(
         target,
         f"SELECT {PROGRESS_COLUMNS} FROM lesson_progress WHERE student_id = $1"
         " AND lesson_id = ANY($2::text[])",
@@ -133,24 +93,9 @@ async def progress(target: Target, student_id: str, lesson_ids: Sequence[str]) -
     return {row["lesson_id"]: row for row in rows}
 
 
-async def published_lessons(target: Target, course_ids: Sequence[str]) -> dict[str, list[str]]:
-    """Per course: its published lessons in course order (module position, then lesson)."""
-    rows = await _rows(
-        target,
-        """
-        SELECT l.course_id, array_agg(l.id ORDER BY m.position, l.position, l.id) AS ids
-        FROM lessons AS l JOIN modules AS m ON m.id = l.module_id
-        WHERE l.course_id = ANY($1::text[]) AND l.published AND l.deleted_at IS NULL
-        GROUP BY 1
-        """,
-        list(course_ids),
-    )
-    return {row["course_id"]: list(row["ids"]) for row in rows}
-
-
 async def completion_counts(target: Target, student_id: str, course_id: str) -> tuple[int, int]:
     """(completed, total) over the course's published lessons, for the student."""
-    rows = await _rows(
+    rows = await _dicts(
         target,
         """
         SELECT count(p.lesson_id) FILTER (WHERE p.status = 'COMPLETED') AS completed,
@@ -165,26 +110,11 @@ async def completion_counts(target: Target, student_id: str, course_id: str) -> 
     return rows[0]["completed"], rows[0]["total"]
 
 
-async def lesson_skill_weights(
-    target: Target, lesson_ids: Sequence[str]
-) -> dict[str, dict[str, float]]:
-    rows = await _rows(
-        target,
-        "SELECT lesson_id, skill_id, weight FROM lesson_skills WHERE lesson_id = ANY($1::text[])"
-        " ORDER BY 1, 2",
-        list(lesson_ids),
-    )
-    found: dict[str, dict[str, float]] = {}
-    for row in rows:
-        found.setdefault(row["lesson_id"], {})[row["skill_id"]] = row["weight"]
-    return found
-
-
 # --- enrolments ------------------------------------------------------------------------
 
 
 async def courses_published(target: Target, course_ids: Sequence[str]) -> dict[str, bool]:
-    rows = await _rows(
+    rows = await _dicts(
         target, "SELECT id, published FROM courses WHERE id = ANY($1::text[])", list(course_ids)
     )
     return {row["id"]: row["published"] for row in rows}
@@ -220,7 +150,7 @@ async def set_status(conn: asyncpg.Connection, enrollment_id: str, status: str) 
 
 
 async def enrollments_by_id(target: Target, ids: Sequence[str]) -> dict[str, Row]:
-    rows = await _rows(
+    rows = await _dicts(
         target,
         f"SELECT {ENROLLMENT_COLUMNS} FROM enrollments WHERE id = ANY($1::text[])",
         list(ids),
@@ -229,7 +159,7 @@ async def enrollments_by_id(target: Target, ids: Sequence[str]) -> dict[str, Row
 
 
 async def enrollment_of(target: Target, student_id: str, course_id: str) -> Row | None:
-    rows = await _rows(
+    rows = await _dicts(
         target,
         f"SELECT {ENROLLMENT_COLUMNS} FROM enrollments WHERE student_id = $1 AND course_id = $2",
         student_id,
@@ -297,7 +227,7 @@ async def store_progress(
 
 async def lessons_graded_by(target: Target, quiz_id: str) -> list[str]:
     """The (not deleted) lessons whose quiz this is."""
-    rows = await _rows(
+    rows = await _dicts(
         target,
         "SELECT id FROM lessons WHERE quiz_id = $1 AND deleted_at IS NULL ORDER BY id",
         quiz_id,
@@ -308,7 +238,7 @@ async def lessons_graded_by(target: Target, quiz_id: str) -> list[str]:
 async def enrollments_of_student(
     target: Target, student_id: str, course_ids: Sequence[str]
 ) -> dict[str, Row]:
-    rows = await _rows(
+    rows = await _dicts(
         target,
         f"SELECT {ENROLLMENT_COLUMNS} FROM enrollments WHERE student_id = $1"
         " AND course_id = ANY($2::text[])",
@@ -328,7 +258,7 @@ async def enrollment_pages(
 ) -> dict[str, list[Row]]:
     """Up to `limit` enrolments per student or per course (`owner`), in id order."""
     assert owner in ("student_id", "course_id")
-    rows = await _rows(
+    rows = await _dicts(
         target,
         f"""
         SELECT e.* FROM unnest($1::text[]) AS o(id)
@@ -344,7 +274,4 @@ async def enrollment_pages(
         after,
         limit,
     )
-    found: dict[str, list[Row]] = {}
-    for row in rows:
-        found.setdefault(row[owner], []).append(row)
-    return found
+    return grouped(rows, owner)

@@ -4,14 +4,13 @@ mastery events that changed them. Writes run inside the caller's transaction, af
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db.engine import asyncpg_connection, fetch
+from db.engine import asyncpg_connection, fetch, grouped
 
 Row = dict[str, Any]
 Pair = tuple[str, str]  # (student id, skill id)
@@ -20,7 +19,9 @@ _LEVEL_COLUMNS = (
     "student_id, skill_id, p_mastery, opportunities, correct, recent, last_practiced_at, card,"
     " updated_at"
 )
-# Read with each level: its skill's tracing parameters (for pCorrectNext).
+# Read with each level: its skill's tracing parameters (for pCorrectNext). The pool's
+# connections decode JSONB (`recent`, `card`) themselves (SQLAlchemy's codec) and take it
+# as text.
 _LEVEL_READ = (
     "l.student_id, l.skill_id, l.p_mastery, l.opportunities, l.correct, l.recent,"
     " l.last_practiced_at, l.card, l.updated_at, k.prior, k.learn, k.guess, k.slip, k.forget"
@@ -29,11 +30,6 @@ _EVENT_COLUMNS = (
     "id, student_id, skill_id, at, source, source_id, correct, weight, p_before, p_after,"
     " review_rating"
 )
-
-
-def _level(record: Any) -> Row:
-    # The pool's connections decode JSONB (SQLAlchemy's codec) and take it as text.
-    return dict(record)
 
 
 async def lock_learner(conn: AsyncConnection, student_id: str) -> None:
@@ -60,7 +56,7 @@ async def levels_in(
         student_id,
         list(skill_ids),
     )
-    return {row["skill_id"]: _level(row) for row in rows}
+    return {row["skill_id"]: dict(row) for row in rows}
 
 
 async def store_levels(conn: AsyncConnection, student_id: str, levels: Iterable[Row]) -> None:
@@ -129,23 +125,6 @@ async def store_events(conn: AsyncConnection, events: Sequence[Row]) -> None:
     )
 
 
-async def lesson_skill_ids(
-    conn: AsyncConnection, lesson_ids: Sequence[str]
-) -> dict[str, list[str]]:
-    """The skills of each (not deleted) lesson, inside the caller's transaction."""
-    raw = await asyncpg_connection(conn)
-    rows = await raw.fetch(
-        "SELECT ls.lesson_id, ls.skill_id FROM lesson_skills AS ls"
-        " JOIN lessons AS l ON l.id = ls.lesson_id AND l.deleted_at IS NULL"
-        " WHERE ls.lesson_id = ANY($1::text[]) ORDER BY 1, 2",
-        list(lesson_ids),
-    )
-    found: dict[str, list[str]] = {}
-    for lesson_id, skill_id in rows:
-        found.setdefault(lesson_id, []).append(skill_id)
-    return found
-
-
 # --- reads (batched) -------------------------------------------------------------------
 
 
@@ -160,7 +139,7 @@ async def levels_of_pairs(engine: AsyncEngine, pairs: Sequence[Pair]) -> dict[Pa
         [p[0] for p in pairs],
         [p[1] for p in pairs],
     )
-    return {(row["student_id"], row["skill_id"]): _level(row) for row in rows}
+    return {(row["student_id"], row["skill_id"]): dict(row) for row in rows}
 
 
 async def level_pages(
@@ -192,10 +171,7 @@ async def level_pages(
         """,
         *args,
     )
-    found: dict[str, list[Row]] = {}
-    for row in rows:
-        found.setdefault(row["student_id"], []).append(_level(row))
-    return found
+    return grouped(rows, "student_id")
 
 
 async def event_pages(
@@ -219,16 +195,9 @@ async def event_pages(
         limit,
     )
     found: dict[Pair, list[Row]] = {}
-    for row in rows:
+    for row in rows:  # keyed by a pair of columns, so not `grouped`
         found.setdefault((row["student_id"], row["skill_id"]), []).append(dict(row))
     return found
-
-
-def level_row(
-    student_id: str, skill_id: str, state: Mapping[str, Any], updated_at: datetime
-) -> Row:
-    """A level as read back, from a state just stored (for answers without a re-read)."""
-    return {"student_id": student_id, "skill_id": skill_id, **state, "updated_at": updated_at}
 
 
 async def untouched_pages(
@@ -257,10 +226,7 @@ async def untouched_pages(
         after,
         limit,
     )
-    found: dict[str, list[Row]] = {}
-    for row in rows:
-        found.setdefault(row["student_id"], []).append(dict(row))
-    return found
+    return grouped(rows, "student_id")
 
 
 def at_prior(student_id: str, skill: dict[str, Any]) -> dict[str, Any]:

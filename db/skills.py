@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db.engine import asyncpg_connection, fetch
+from db.engine import asyncpg_connection, fetch, grouped
 
 Row = dict[str, Any]
 SKILL_COLUMNS = "id, name, description, prior, learn, guess, slip, forget, created_at, updated_at"
@@ -109,10 +109,7 @@ async def prerequisites_of(engine: AsyncEngine, ids: Sequence[str]) -> dict[str,
         " WHERE skill_id = ANY($1::text[]) ORDER BY 1, 2",
         list(ids),
     )
-    found: dict[str, list[str]] = {}
-    for skill_id, prerequisite in rows:
-        found.setdefault(skill_id, []).append(prerequisite)
-    return found
+    return grouped(rows, "skill_id", "prerequisite_id")
 
 
 async def dependents_of(engine: AsyncEngine, ids: Sequence[str]) -> dict[str, list[str]]:
@@ -122,10 +119,7 @@ async def dependents_of(engine: AsyncEngine, ids: Sequence[str]) -> dict[str, li
         " WHERE prerequisite_id = ANY($1::text[]) ORDER BY 1, 2",
         list(ids),
     )
-    found: dict[str, list[str]] = {}
-    for prerequisite, skill_id in rows:
-        found.setdefault(prerequisite, []).append(skill_id)
-    return found
+    return grouped(rows, "prerequisite_id", "skill_id")
 
 
 async def page(engine: AsyncEngine, search: str | None, after: str | None, limit: int) -> list[Row]:

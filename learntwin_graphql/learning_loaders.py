@@ -13,15 +13,7 @@ from db import learner_model as levels
 from learntwin_graphql import permissions
 from learntwin_graphql.auth import Principal
 from learntwin_graphql.loaders import Loader, Loaders, grouped_loader, keyed_loader
-from ml.learner_model import MASTERED_AT
-
-# pMastery range of each band (NOT_STARTED: no evidence yet, read separately).
-BAND_RANGES: dict[str, tuple[float, float]] = {
-    "NOVICE": (0.0, 0.2),
-    "DEVELOPING": (0.2, 0.6),
-    "PROFICIENT": (0.6, MASTERED_AT),
-    "MASTERED": (MASTERED_AT, 2.0),
-}
+from ml.learner_model import band_range
 
 
 def _pair_owner(principal: Any, pair: tuple[str, ...]) -> Any:
@@ -91,7 +83,7 @@ class LearningLoaders(Loaders):
         async def pages(ids: list[str], band: str | None, after: str | None, limit: int) -> Any:
             if band == "NOT_STARTED":
                 return await levels.untouched_pages(self._engine, ids, after, limit)
-            p_range = BAND_RANGES.get(band) if band else None
+            p_range = band_range(band) if band else None
             return await levels.level_pages(self._engine, ids, after, limit, p_range, True)
 
         return grouped_loader(self._student(pages), default=lambda _: [])

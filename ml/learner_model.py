@@ -8,6 +8,7 @@ the pair's card, stored as the JSON dict that `fsrs.Card.to_dict()` produces.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterable
@@ -126,17 +127,22 @@ def level(p: float) -> int:
     return max(1, min(10, math.floor(1.0 + 9.0 * p + 0.5)))
 
 
+# Each band with evidence, from the pMastery it starts at (NOT_STARTED: no evidence).
+BAND_FLOORS = (("NOVICE", 0.0), ("DEVELOPING", 0.2), ("PROFICIENT", 0.6), ("MASTERED", MASTERED_AT))
+
+
 def band(p: float, opportunities: int) -> str:
     """The mastery band: NOT_STARTED, NOVICE, DEVELOPING, PROFICIENT or MASTERED."""
     if opportunities == 0:
         return "NOT_STARTED"
-    if p < 0.2:
-        return "NOVICE"
-    if p < 0.6:
-        return "DEVELOPING"
-    if p < MASTERED_AT:
-        return "PROFICIENT"
-    return "MASTERED"
+    return next((name for name, floor in reversed(BAND_FLOORS) if p >= floor), "NOVICE")
+
+
+def band_range(name: str) -> tuple[float, float]:
+    """The pMastery range [low, high) of a band with evidence (MASTERED reaches past 1)."""
+    floors = dict(BAND_FLOORS)
+    ceilings = {a: b for (a, _), (_, b) in itertools.pairwise(BAND_FLOORS)}
+    return floors[name], ceilings.get(name, 2.0)
 
 
 # --- FSRS ---------------------------------------------------------------------------

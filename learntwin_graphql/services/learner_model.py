@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db import courses as catalogue
 from db import learner_model as levels_db
 from db import skills as skills_db
+from db.engine import asyncpg_connection
 from learntwin_graphql.runtime import Runtime
 from ml.course_rules import METRIC_WEIGHT, metric_observation
 from ml.learner_model import (
@@ -85,9 +86,9 @@ async def apply(
     names: Mapping[str, str] | None = None,
     *,
     locked: bool = False,
-) -> list[dict[str, Any]]:
+) -> list[str]:
     """Apply the evidence in order (skills not known yet are created, named by `names`
-    or their id) and store the levels and events; returns the changed levels as stored.
+    or their id) and store the levels and events; returns the skills whose level changed.
     Serialised per student by `lock_learner`, so concurrent submissions lose nothing."""
     if not evidence:
         return []
@@ -123,8 +124,7 @@ async def apply(
     rows = [{"skill_id": skill, **asdict(state)} for skill, state in states.items()]
     await levels_db.store_levels(conn, student_id, rows)
     await levels_db.store_events(conn, events)
-    now = datetime.now(UTC)
-    return [levels_db.level_row(student_id, row.pop("skill_id"), row, now) for row in rows]
+    return list(states)
 
 
 async def apply_metrics(conn: AsyncConnection, records: Sequence[MetricRecord]) -> list[str]:
@@ -132,7 +132,12 @@ async def apply_metrics(conn: AsyncConnection, records: Sequence[MetricRecord]) 
     gotIt correct, stuck wrong, neither or both nothing; weight 0.3. Returns the students
     whose levels changed. Students are locked in id order (no deadlock between ingests)."""
     lessons = {r.lesson_id for r in records if r.lesson_id is not None}
-    skills_of = await levels_db.lesson_skill_ids(conn, sorted(lessons)) if lessons else {}
+    found = (
+        await catalogue.lesson_skills_of(await asyncpg_connection(conn), sorted(lessons))
+        if lessons
+        else {}
+    )
+    skills_of = {lesson: [row["skill_id"] for row in rows] for lesson, rows in found.items()}
     by_student: dict[str, list[Evidence]] = {}
     for r in records:
         correct = metric_observation(r.got_it, r.stuck)

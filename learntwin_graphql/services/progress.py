@@ -5,16 +5,19 @@ availability of lessons, and a student's time zone."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import available_timezones
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db import courses as catalogue
 from db import enrollments as db
+from db.engine import Target, asyncpg_connection
 from learntwin_graphql import permissions
 from learntwin_graphql.auth import Principal
 from learntwin_graphql.errors import BadUserInput, NotFound
@@ -72,15 +75,22 @@ def rule_of(lesson: dict[str, Any]) -> CompletionRule:
 
 
 async def availability_of(
-    target: db.Target, student_id: str, lesson_ids: Sequence[str]
+    target: Target, student_id: str, lesson_ids: Sequence[str]
 ) -> tuple[dict[str, AvailabilityResult], dict[str, Progress]]:
     """Availability of each lesson for the student, and the progress it was decided from
     (five statements whatever the number of lessons, three of them at once)."""
-    lessons = await db.lessons(target, lesson_ids)
+    lessons = await catalogue.lessons_by_id(target, lesson_ids)
+    return await availability_for(target, student_id, lessons)
+
+
+async def availability_for(
+    target: Target, student_id: str, lessons: Mapping[str, dict[str, Any]]
+) -> tuple[dict[str, AvailabilityResult], dict[str, Progress]]:
+    """`availability_of` for lessons already read (rows of db.courses.lessons_by_id)."""
     module_ids = sorted({row["module_id"] for row in lessons.values()})
     course_ids = sorted({row["course_id"] for row in lessons.values()})
     reads = (
-        db.lesson_prerequisites(target, list(lessons)),
+        catalogue.lesson_prerequisites_of(target, list(lessons)),
         db.prerequisite_modules(target, module_ids),
         db.prerequisite_courses(target, student_id, course_ids),
     )
@@ -145,32 +155,24 @@ async def record_activity(
     assert student is not None
     now = datetime.now(UTC)
     event_id, at = _checked(item, now)
-    lesson = (await db.lessons(runtime.reads, [item.lesson_id])).get(item.lesson_id)
+    lesson = (await catalogue.lessons_by_id(runtime.reads, [item.lesson_id])).get(item.lesson_id)
     if lesson is None or not permissions.can_see_content(
         principal, lesson["course_published"], lesson["published"]
     ):
         raise NotFound(f"No lesson {item.lesson_id!r}.", field="input.lessonId")
-    activity = Activity(
-        occurred_at=at,
-        active_seconds=item.active_seconds,
-        completion=item.completion,
-        score=item.score,
-        pauses=item.pauses,
-        rewinds=item.rewinds,
-        hints_used=item.hints_used,
-        mark_done=item.mark_done,
-    )
+    measured = {f.name: getattr(item, f.name) for f in fields(Activity) if f.name != "occurred_at"}
+    activity = Activity(occurred_at=at, **measured)
     evidence: list[learner_model.Evidence] = []
     async with runtime.engine.begin() as conn:
         await learner_model.lock(conn, student)
-        raw = await db.raw(conn)
+        raw = await asyncpg_connection(conn)
         enrollment = await db.enrollment_of(raw, student, lesson["course_id"])
         if enrollment is None or enrollment["status"] not in OPEN:
             raise BadUserInput(
                 "The student is not enrolled in this lesson's course (enroll first).",
                 field="input.lessonId",
             )
-        found, progress = await availability_of(raw, student, [lesson["id"]])
+        found, progress = await availability_for(raw, student, {lesson["id"]: lesson})
         state = found[lesson["id"]]
         if state.status not in ("AVAILABLE", COMPLETED):
             blocked = [p.lesson_id for p in state.blocked_by_lessons] + list(
@@ -183,15 +185,14 @@ async def record_activity(
                 blockedBy=blocked,
             )
         current = progress.get(lesson["id"], Progress())
-        payload = orjson.dumps(
-            {k: v for k, v in asdict(activity).items() if k != "occurred_at"}
-        ).decode()
+        payload = orjson.dumps(measured).decode()
         if not await db.record_activity(raw, student, lesson["id"], event_id, at, payload):
             return {"student_id": student, "lesson_id": lesson["id"], **asdict(current)}
         updated = apply_activity(current, activity, rule_of(lesson))
         await db.store_progress(raw, student, lesson["id"], asdict(updated))
         if item.score is not None:
-            weights = (await db.lesson_skill_weights(raw, [lesson["id"]])).get(lesson["id"], {})
+            skills = (await catalogue.lesson_skills_of(raw, [lesson["id"]])).get(lesson["id"], [])
+            weights = {row["skill_id"]: row["weight"] for row in skills}
             evidence = [
                 learner_model.Evidence(
                     skill,
@@ -270,7 +271,7 @@ async def enroll(
     if published is None or not permissions.can_see_content(principal, published):
         raise NotFound(f"No course {course_id!r}.", field="input.courseId")
     async with runtime.engine.begin() as conn:
-        return await db.enroll(await db.raw(conn), student, course_id)
+        return await db.enroll(await asyncpg_connection(conn), student, course_id)
 
 
 async def drop(runtime: Runtime, principal: Principal, enrollment_id: str) -> dict[str, Any]:
@@ -279,29 +280,25 @@ async def drop(runtime: Runtime, principal: Principal, enrollment_id: str) -> di
         raise NotFound(f"No enrolment {enrollment_id!r}.", field="id")
     permissions.require_student(principal, found["student_id"])
     async with runtime.engine.begin() as conn:
-        row = await db.set_status(await db.raw(conn), enrollment_id, "DROPPED")
+        row = await db.set_status(await asyncpg_connection(conn), enrollment_id, "DROPPED")
     assert row is not None
     return row
 
 
-_ZONES: set[str] | None = None
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    """The IANA names zoneinfo can load (tzdata's), read once."""
+    return frozenset(available_timezones() | {"UTC"})
 
 
 async def set_timezone(runtime: Runtime, principal: Principal, student_id: str, name: str) -> str:
     """An IANA time zone for the student (learners their own), else BAD_USER_INPUT."""
-    global _ZONES
     student = required_id(student_id, "studentId")
     permissions.require_student(principal, student)
-    if _ZONES is None:
-        _ZONES = available_timezones() | {"UTC"}
-    try:
-        if name not in _ZONES:
-            raise ZoneInfoNotFoundError(name)
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise BadUserInput(f"{name!r} is not an IANA time zone name.", field="timezone") from None
+    if name not in _time_zones():
+        raise BadUserInput(f"{name!r} is not an IANA time zone name.", field="timezone")
     async with runtime.engine.begin() as conn:
-        raw = await db.raw(conn)
+        raw = await asyncpg_connection(conn)
         await raw.execute(
             "INSERT INTO students (id, timezone) VALUES ($1, $2)"
             " ON CONFLICT (id) DO UPDATE SET timezone = EXCLUDED.timezone",
