@@ -15,7 +15,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.courses import COURSE_COLUMNS, EDGES, Kind, Row
-from db.engine import asyncpg_connection
+from db.engine import asyncpg_connection, xact_lock
 
 # The writable columns of a lesson, in the order `insert_lesson` and `update_lesson` take.
 LESSON_FIELDS = tuple(
@@ -42,24 +42,16 @@ def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-async def _raw(conn: AsyncConnection) -> asyncpg.Connection:
-    """The driver's connection under `conn`, inside `conn`'s transaction: SQLAlchemy
-    begins it lazily, at its own first statement, so until then each statement sent to
-    the driver directly would commit on its own (and an advisory lock end with it)."""
-    return await asyncpg_connection(conn)
-
-
 async def lock_graph(conn: AsyncConnection, kind: Kind) -> None:
     """One writer of a prerequisite graph at a time: two writes that each close half of a
     cycle cannot both pass their check. Taken before `touch_course`."""
-    raw = await _raw(conn)
-    await raw.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 8010))", kind)
+    await xact_lock(conn, f"graph:{kind}")
 
 
 async def touch_course(conn: AsyncConnection, course_id: str) -> Row | None:
     """Bump the course's content version and `updated_at`, locking its row until the
     transaction ends (positions are computed under this lock); None when there is none."""
-    raw = await _raw(conn)
+    raw = await asyncpg_connection(conn)
     row = await raw.fetchrow(
         "UPDATE courses SET content_version = content_version + 1, updated_at = now()"
         f" WHERE id = $1 RETURNING {COURSE_COLUMNS}",
@@ -70,7 +62,7 @@ async def touch_course(conn: AsyncConnection, course_id: str) -> Row | None:
 
 async def existing(conn: AsyncConnection, table: str, ids: Sequence[str]) -> set[str]:
     """Which of `ids` are rows of `table` (a constant: skills, courses, quizzes)."""
-    raw = await _raw(conn)
+    raw = await asyncpg_connection(conn)
     rows = await raw.fetch(f"SELECT id FROM {table} WHERE id = ANY($1::text[])", list(ids))
     return {row[0] for row in rows}
 
@@ -80,7 +72,7 @@ async def prerequisite_graph(
 ) -> dict[str, set[str]]:
     """The part of a prerequisite graph reachable from `start` (every node with its
     prerequisites): enough to find a cycle that new edges to `start` would close."""
-    raw = await _raw(conn)
+    raw = await asyncpg_connection(conn)
     table, owner, live = EDGES[kind], f"{kind}_id", _LIVE[kind]
     rows = await raw.fetch(
         f"""
@@ -107,7 +99,7 @@ async def set_prerequisites(
     conn: AsyncConnection, kind: Kind, owner_id: str, prerequisite_ids: Sequence[str]
 ) -> None:
     """Replace a course's or module's prerequisites."""
-    raw = await _raw(conn)
+    raw = await asyncpg_connection(conn)
     table, owner = EDGES[kind], f"{kind}_id"
     await raw.execute(f"DELETE FROM {table} WHERE {owner} = $1", owner_id)
     if prerequisite_ids:
@@ -120,7 +112,7 @@ async def set_prerequisites(
 
 async def insert_course(conn: AsyncConnection, course: Mapping[str, Any]) -> None:
     """A new, unpublished course (id, title, summary, description, difficulty)."""
-    raw = await _raw(conn)
+    raw = await asyncpg_connection(conn)
     await raw.execute(
         "INSERT INTO courses (id, title, summary, description, difficulty)"
         " VALUES ($1, $2, $3, $4, $5)",
@@ -133,7 +125,7 @@ async def update_course(conn: AsyncConnection, course_id: str, changes: Mapping[
     names = [name for name in COURSE_FIELDS if name in changes]
     if not names:
         return
-    raw = await _raw(conn)
+    raw = await asyncpg_connection(conn)
     assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(names, start=2))
     await raw.execute(
         f"UPDATE courses SET {assignments} WHERE id = $1",
@@ -144,7 +136,7 @@ async def update_course(conn: AsyncConnection, course_id: str, changes: Mapping[
 
 async def modules_in(conn: AsyncConnection, module_ids: Sequence[str]) -> dict[str, Row]:
     """Modules by id (id, course_id, position), read in the writing transaction."""
-    raw = await _raw(conn)
+    raw = await asyncpg_connection(conn)
     rows = await raw.fetch(
         "SELECT id, course_id, position FROM modules WHERE id = ANY($1::text[])",
         list(module_ids),
@@ -156,7 +148,7 @@ async def insert_module(conn: AsyncConnection, module: Mapping[str, Any]) -> int
     """A new module (id, course_id, title, description, position or None for the end);
     the later modules move down one place. Returns the position it got (clamped to the
     end, so that positions stay 0..n-1)."""
-    raw = await _raw(conn)
+    raw = await asyncpg_connection(conn)
     count = await raw.fetchval(
         "SELECT count(*) FROM modules WHERE course_id = $1", module["course_id"]
     )
@@ -181,7 +173,7 @@ async def insert_module(conn: AsyncConnection, module: Mapping[str, Any]) -> int
 async def live_lessons_in(conn: AsyncConnection, lesson_ids: Sequence[str]) -> dict[str, Row]:
     """Lessons not deleted, by id (id, module_id, course_id, position), read in the
     writing transaction (a lesson's own writes are serialised by its course's lock)."""
-    raw = await _raw(conn)
+    raw = await asyncpg_connection(conn)
     rows = await raw.fetch(
         "SELECT id, module_id, course_id, position FROM lessons"
         " WHERE id = ANY($1::text[]) AND deleted_at IS NULL",
@@ -204,7 +196,7 @@ async def insert_lesson(
     """A new lesson (id, module_id, course_id and LESSON_FIELDS) at `position` (None: the
     end; clamped to it), the later lessons of its module moved down one place. Returns the
     position it got."""
-    raw = await _raw(conn)
+    raw = await asyncpg_connection(conn)
     count = await _lesson_count(raw, lesson["module_id"])
     at = count if position is None else min(position, count)
     await raw.execute(
@@ -234,7 +226,7 @@ async def insert_lesson(
 async def move_lesson(conn: AsyncConnection, lesson: Mapping[str, Any], position: int) -> int:
     """Move a live lesson (a row of `live_lessons_in`) to `position` in its module (clamped
     to the last place), the lessons in between shifted by one. Returns the position."""
-    raw = await _raw(conn)
+    raw = await asyncpg_connection(conn)
     old = lesson["position"]
     new = min(position, await _lesson_count(raw, lesson["module_id"]) - 1)
     if new != old:
@@ -254,7 +246,7 @@ async def move_lesson(conn: AsyncConnection, lesson: Mapping[str, Any], position
 async def update_lesson(conn: AsyncConnection, lesson_id: str, changes: Mapping[str, Any]) -> None:
     """Set the given columns (of LESSON_FIELDS) of a live lesson, and its `updated_at`."""
     names = [name for name in LESSON_FIELDS if name in changes]
-    raw = await _raw(conn)
+    raw = await asyncpg_connection(conn)
     assignments = "".join(
         f", {name} = ${n}::jsonb" if name == "learning_objectives" else f", {name} = ${n}"
         for n, name in enumerate(names, start=2)
@@ -270,7 +262,7 @@ async def set_lesson_skills(
     conn: AsyncConnection, lesson_id: str, weights: Mapping[str, float]
 ) -> None:
     """Replace a lesson's skills with these (normalised) weights."""
-    raw = await _raw(conn)
+    raw = await asyncpg_connection(conn)
     await raw.execute("DELETE FROM lesson_skills WHERE lesson_id = $1", lesson_id)
     await raw.execute(
         "INSERT INTO lesson_skills (lesson_id, skill_id, weight)"
@@ -285,7 +277,7 @@ async def set_lesson_prerequisites(
     conn: AsyncConnection, lesson_id: str, prerequisites: Sequence[Mapping[str, Any]]
 ) -> None:
     """Replace a lesson's prerequisites (each: lesson_id, min_score, min_completion)."""
-    raw = await _raw(conn)
+    raw = await asyncpg_connection(conn)
     await raw.execute("DELETE FROM lesson_prerequisites WHERE lesson_id = $1", lesson_id)
     if prerequisites:
         await raw.execute(
@@ -301,7 +293,7 @@ async def set_lesson_prerequisites(
 async def delete_lesson(conn: AsyncConnection, lesson_id: str) -> bool:
     """Soft-delete a live lesson and close the gap it leaves in its module's positions;
     False when there is no such lesson (or it was deleted already)."""
-    raw = await _raw(conn)
+    raw = await asyncpg_connection(conn)
     row = await raw.fetchrow(
         "UPDATE lessons SET deleted_at = now(), updated_at = now()"
         " WHERE id = $1 AND deleted_at IS NULL RETURNING module_id, position",
@@ -321,6 +313,6 @@ async def delete_lesson(conn: AsyncConnection, lesson_id: str) -> bool:
 async def course_of_lesson(conn: AsyncConnection, lesson_id: str) -> str | None:
     """The course of a lesson, deleted or not (read before `touch_course` locks it: a
     lesson never changes course)."""
-    raw = await _raw(conn)
+    raw = await asyncpg_connection(conn)
     found = await raw.fetchval("SELECT course_id FROM lessons WHERE id = $1", lesson_id)
     return str(found) if found is not None else None

@@ -74,6 +74,12 @@ async def asyncpg_connection(conn: AsyncConnection) -> asyncpg.Connection:
     return raw
 
 
+async def xact_lock(conn: AsyncConnection, key: str) -> None:
+    """Hold the advisory lock named `key` until the transaction of `conn` ends."""
+    raw = await asyncpg_connection(conn)
+    await raw.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key)
+
+
 # What a pooled connection that died since its last use raises on its first statement.
 _DROPPED = (
     asyncpg.ConnectionDoesNotExistError,

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db.engine import asyncpg_connection, fetch, grouped
+from db.engine import asyncpg_connection, fetch, grouped, xact_lock
 
 Row = dict[str, Any]
 SKILL_COLUMNS = "id, name, description, prior, learn, guess, slip, forget, created_at, updated_at"
@@ -27,8 +27,7 @@ async def graph(conn: AsyncConnection) -> dict[str, set[str]]:
 async def lock_graph(conn: AsyncConnection) -> None:
     """One writer of the skill graph at a time: two upserts that each close half of a
     cycle cannot both pass their check."""
-    raw = await asyncpg_connection(conn)
-    await raw.execute("SELECT pg_advisory_xact_lock(8009)")
+    await xact_lock(conn, "graph:skill")
 
 
 async def upsert(conn: AsyncConnection, skills: Sequence[Mapping[str, Any]]) -> None:
