@@ -39,8 +39,10 @@ class Loader(DataLoader):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Values loaded by load_all, by key (a completed future each only when asked).
+        # Values loaded by load_all, by key (a completed future each only when asked),
+        # and the keys of the batches in flight: (the batch, the key's place in it).
         self._loaded: dict[Any, Any] = {}
+        self._inflight: dict[Any, tuple[asyncio.Future[Any], int]] = {}
 
     def load(self, key: Any) -> Any:
         if key in self._loaded:
@@ -64,19 +66,39 @@ class Loader(DataLoader):
         return self
 
     async def load_all(self, keys: list[Any]) -> list[Any]:
-        """The value, or the error, of every key, in order."""
-        loaded = self._loaded
-        cached = {key: self._cache[key] for key in keys if key not in loaded and key in self._cache}
-        missing = list(dict.fromkeys(k for k in keys if k not in loaded and k not in cached))
+        """The value, or the error, of every key, in order. Keys another call is loading
+        at this moment are taken from its batch (one statement per key, however the
+        batched fields of a request interleave)."""
+        loaded, inflight = self._loaded, self._inflight
+        theirs = {k: inflight[k] for k in keys if k not in loaded and k in inflight}
+        cached = {
+            k: self._cache[k]
+            for k in keys
+            if k not in loaded and k not in theirs and k in self._cache
+        }
+        missing = [
+            k
+            for k in dict.fromkeys(keys)
+            if k not in loaded and k not in theirs and k not in cached
+        ]
         if missing:
-            loaded.update(zip(missing, await self.batch_load_fn(missing), strict=True))
+            batch = asyncio.ensure_future(self.batch_load_fn(missing))
+            inflight.update((k, (batch, n)) for n, k in enumerate(missing))
+            try:
+                loaded.update(zip(missing, await batch, strict=True))
+            finally:
+                for k in missing:
+                    inflight.pop(k, None)
         values = []
         for key in keys:
-            if key in loaded:
-                values.append(loaded[key])
-                continue
             try:
-                values.append(await cached[key])
+                if key in loaded:
+                    values.append(loaded[key])
+                elif key in theirs:
+                    batch, position = theirs[key]
+                    values.append((await batch)[position])
+                else:
+                    values.append(await cached[key])
             except Exception as error:
                 values.append(error)
         return values

@@ -331,7 +331,7 @@ async def test_a_tree_with_availability_and_progress_costs_the_same_statements(
         event.remove(runtime.engine.sync_engine, "before_cursor_execute", count)
     assert "errors" not in body, body
     # The same for 3 and 13 lessons: every level of the tree is read once, batched.
-    assert statements == 24, statements
+    assert statements == 21, statements
 
 
 async def test_the_demo_catalogue_shows_levels_and_progress_at_once(gql, runtime):
