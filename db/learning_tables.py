@@ -171,6 +171,13 @@ enrollments = Table(
     Column("enrolled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("last_activity_at", DateTime(timezone=True), nullable=True),
     Column("completed_at", DateTime(timezone=True), nullable=True),
+    # The goal the student enrolled for, if any (db.path_tables).
+    Column(
+        "goal_id",
+        identifier(),
+        ForeignKey("learning_goals.id", ondelete="SET NULL", use_alter=True),
+        nullable=True,
+    ),
     UniqueConstraint("student_id", "course_id"),
     Index(None, "course_id", "status"),
 )

@@ -317,3 +317,4 @@ __all__ = [
 # The course catalogue and the learner model, on the same metadata (they use `identifier`
 # and `metadata` from here, so they are imported last).
 from db import learning_tables as _learning_tables  # noqa: E402, F401
+from db import path_tables as _path_tables  # noqa: E402, F401
