@@ -17,7 +17,7 @@ from db.engine import Target, fetch, grouped
 Row = dict[str, Any]
 
 ENROLLMENT_COLUMNS = (
-    "id, student_id, course_id, status, enrolled_at, last_activity_at, completed_at"
+    "id, student_id, course_id, status, enrolled_at, last_activity_at, completed_at, goal_id"
 )
 PROGRESS_COLUMNS = (
     "student_id, lesson_id, status, completion, score, attempts, active_seconds, pauses,"
@@ -120,21 +120,25 @@ async def courses_published(target: Target, course_ids: Sequence[str]) -> dict[s
     return {row["id"]: row["published"] for row in rows}
 
 
-async def enroll(conn: asyncpg.Connection, student_id: str, course_id: str) -> Row:
+async def enroll(
+    conn: asyncpg.Connection, student_id: str, course_id: str, goal_id: str | None = None
+) -> Row:
     """The student's enrolment in the course: created ACTIVE, a DROPPED one reactivated,
-    any other returned as it is."""
+    any other returned as it is; with a `goal_id`, it serves that goal from now on."""
     await conn.execute("INSERT INTO students (id) VALUES ($1) ON CONFLICT DO NOTHING", student_id)
     row = await conn.fetchrow(
         f"""
-        INSERT INTO enrollments AS e (id, student_id, course_id, status)
-        VALUES ($1, $2, $3, 'ACTIVE')
+        INSERT INTO enrollments AS e (id, student_id, course_id, status, goal_id)
+        VALUES ($1, $2, $3, 'ACTIVE', $4)
         ON CONFLICT (student_id, course_id) DO UPDATE
-            SET status = CASE WHEN e.status = 'DROPPED' THEN 'ACTIVE' ELSE e.status END
+            SET status = CASE WHEN e.status = 'DROPPED' THEN 'ACTIVE' ELSE e.status END,
+                goal_id = coalesce(excluded.goal_id, e.goal_id)
         RETURNING {ENROLLMENT_COLUMNS}
         """,
         new_id(),
         student_id,
         course_id,
+        goal_id,
     )
     assert row is not None
     return dict(row)

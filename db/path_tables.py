@@ -75,9 +75,7 @@ learning_paths = Table(
     _created(),
     UniqueConstraint("goal_id", "version"),
     # One active version per goal.
-    Index(
-        "learning_paths_one_active", "goal_id", unique=True, postgresql_where=text("active")
-    ),
+    Index("learning_paths_one_active", "goal_id", unique=True, postgresql_where=text("active")),
 )
 
 recommendations = Table(

@@ -101,11 +101,17 @@ class Runtime:
         """Run a worker in this process until `close`; it rides out Redis outages
         (`keep_running`). With `handle_signals`, SIGINT/SIGTERM stop it too."""
         # The worker gets a client of its own: it closes that client when it stops.
-        self._worker = build_worker(
-            connect(self.redis_url), self.engine, self.worker_config, handle_signals=handle_signals
-        )
+        self._worker = self.build_worker(handle_signals=handle_signals)
         self._worker_task = asyncio.create_task(keep_running(self._worker), name="arq-worker")
         return self._worker_task
+
+    def build_worker(self, **options: Any) -> LearnTwinWorker:
+        """A worker on a Redis client of its own that runs every job, the API's too."""
+        from learntwin_graphql.services.plan_jobs import JOBS  # services import Runtime
+
+        return build_worker(
+            connect(self.redis_url), self.engine, self.worker_config, jobs=JOBS, **options
+        )
 
     async def _stop_worker(self, task: asyncio.Task[None], seconds: float = 10) -> None:
         """Cancel the worker until it ends: a cancellation that lands inside a Redis call

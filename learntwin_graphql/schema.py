@@ -21,10 +21,16 @@ from learntwin_graphql.api.classes import ClassQuery
 from learntwin_graphql.api.course_inputs import CourseMutation
 from learntwin_graphql.api.courses import CourseQuery
 from learntwin_graphql.api.enrollments import EnrollmentMutation
+from learntwin_graphql.api.goals import GoalMutation, GoalQuery, GoalSubscription
 from learntwin_graphql.api.identity import IdentityMutation, IdentityQuery
 from learntwin_graphql.api.ingest import IngestMutation
 from learntwin_graphql.api.predictions import PredictionMutation, PredictionQuery
 from learntwin_graphql.api.quizzes import QuizMutation, QuizQuery
+from learntwin_graphql.api.recommendations import (
+    RecommendationMutation,
+    RecommendationQuery,
+    RecommendationSubscription,
+)
 from learntwin_graphql.api.scalars import SCALAR_MAP
 from learntwin_graphql.api.skills import SkillMutation, SkillQuery, SkillSubscription
 from learntwin_graphql.api.subscriptions import Subscription as ClassSubscription
@@ -38,7 +44,17 @@ from learntwin_graphql.query_limits import RequestChecks, validation_rules
 
 Query = merge_types(
     "Query",
-    (IdentityQuery, ClassQuery, TaskQuery, QuizQuery, PredictionQuery, SkillQuery, CourseQuery),
+    (
+        IdentityQuery,
+        ClassQuery,
+        TaskQuery,
+        QuizQuery,
+        PredictionQuery,
+        SkillQuery,
+        CourseQuery,
+        GoalQuery,
+        RecommendationQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
@@ -50,9 +66,14 @@ Mutation = merge_types(
         SkillMutation,
         CourseMutation,
         EnrollmentMutation,
+        GoalMutation,
+        RecommendationMutation,
     ),
 )
-Subscription = merge_types("Subscription", (ClassSubscription, SkillSubscription))
+Subscription = merge_types(
+    "Subscription",
+    (ClassSubscription, SkillSubscription, GoalSubscription, RecommendationSubscription),
+)
 
 
 class BatchedExecutionContext(BatchedFields, LearnTwinExecutionContext):

@@ -34,7 +34,6 @@ from learntwin_graphql.app import create_app
 from learntwin_graphql.config import Settings
 from learntwin_graphql.runtime import Runtime
 from workers.redis import connect
-from workers.settings import build_worker
 
 ADMIN_KEY = "test-admin-key"
 PROTOCOL = "graphql-transport-ws"
@@ -265,9 +264,7 @@ class Jobs:
         """Run every queued job, and the retries they schedule, until the queue is empty;
         returns how many ran. A job that raised fails the test (arq's `run_check`)."""
         runtime = self.runtime
-        worker = build_worker(
-            connect(runtime.redis_url), runtime.engine, runtime.worker_config, burst=True
-        )
+        worker = runtime.build_worker(burst=True)
         try:
             return await worker.run_check()
         finally:

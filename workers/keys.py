@@ -45,6 +45,29 @@ def skill_channel(student_id: str) -> str:
     return f"skill:{student_id}"
 
 
+def goal_channel(goal_id: str) -> str:
+    """A goal changed or has a new path version."""
+    return f"goal:{goal_id}"
+
+
+def recommendation_channel(student_id: str) -> str:
+    """A student's recommendations changed (made, answered, expired or superseded)."""
+    return f"recommendation:{student_id}"
+
+
+# --- learning-path recomputes -------------------------------------------------------------
+
+# Students whose paths and recommendations are out of date (a hash: student id -> what
+# changed), taken by the coalesced job of each student; the sweeper queues the job again
+# for any student still listed, so a change that lands while a job finishes is not lost.
+PLANS_DIRTY = "learntwin:plans-dirty"
+
+
+def plans_job_id(student_id: str) -> str:
+    """One job per student at a time: arq keeps a single job under this id."""
+    return f"learntwin:plans:{student_id}"
+
+
 # --- worker heartbeats --------------------------------------------------------------------
 
 # One key per live worker (WORKER_PREFIX + its name, with a short TTL) and a set of the

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from arq import cron, func
 from arq.connections import ArqRedis
+from arq.worker import Function
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from workers.config import WorkerConfig
@@ -27,6 +29,7 @@ def build_worker(
     handle_signals: bool = False,
     max_jobs: int = 10,
     burst: bool = False,
+    jobs: Sequence[Function] = (),
 ) -> LearnTwinWorker:
     """A worker on the caller's Redis client and database engine; run it with
     `workers.running.keep_running`.
@@ -34,12 +37,16 @@ def build_worker(
     A `burst` worker runs the queued jobs, and the retries they schedule, until the queue
     is empty, then its `async_run` returns: for tests and one-off runs that only need the
     work done. It runs no sweeper: each tick is queued ahead of its time, so the queue
-    would seldom be empty, and finding lost work is the long-running workers' job."""
+    would seldom be empty, and finding lost work is the long-running workers' job.
+
+    `jobs` are more functions to run, defined by the layers above (e.g. the path
+    recomputes, which use the API's services)."""
     functions = [
         # `task_runs.run` decides when a task has failed; arq only counts runs (see arq_max_tries).
         func(job, name=job.__name__, timeout=config.job_timeout, max_tries=config.arq_max_tries)
         for job in (generate_quiz, analyze_profile, train_model)
     ]
+    functions += list(jobs)
     # Cron timeouts count in arq's in-progress mark (the longest timeout + 10 s), which
     # decides how soon a dead worker's job runs again: keep them short. Each tick runs on
     # one worker only (cron job ids are unique per tick).

@@ -26,6 +26,7 @@ from redis.exceptions import ResponseError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db import tasks
+from workers import plan_queue
 from workers.events import publish
 from workers.jobs import JOB_FOR_KIND
 from workers.keys import task_channel
@@ -43,7 +44,21 @@ RECONNECT_GRACE_SECONDS = 5
 
 async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     """The cron job: fail the overdue, queue the lost again."""
-    return {"failed": await sweep_overdue(ctx), "requeued": await requeue_lost(ctx)}
+    return {
+        "failed": await sweep_overdue(ctx),
+        "requeued": await requeue_lost(ctx),
+        "plans": await requeue_plans(ctx),
+    }
+
+
+async def requeue_plans(ctx: dict[str, Any]) -> int:
+    """Queue the path recompute of every student still marked dirty (a mark set while
+    the student's job was finishing found no job to run it)."""
+    redis: ArqRedis = ctx["redis"]
+    students = await plan_queue.dirty(redis)
+    for student in students:
+        await plan_queue.queue(redis, student)
+    return len(students)
 
 
 async def sweep_overdue(ctx: dict[str, Any]) -> int:

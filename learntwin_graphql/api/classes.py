@@ -8,8 +8,10 @@ from typing import Annotated, Any
 
 import strawberry
 
+from learntwin_graphql.api.dashboard import StudentPlans
 from learntwin_graphql.api.enrollments import StudentEnrollments
 from learntwin_graphql.api.predictions import Prediction
+from learntwin_graphql.api.priority import PriorityEnum
 from learntwin_graphql.api.profiles import Profile
 from learntwin_graphql.api.quizzes import QuizAttempt
 from learntwin_graphql.api.skills import StudentLearning
@@ -25,9 +27,8 @@ from learntwin_graphql.pagination import (
 from learntwin_graphql.services import analytics, exports
 from learntwin_graphql.timeutil import format_datetime
 from ml.metrics import MasteryStats
-from ml.recommendations import Priority, Recommendation, TeachingAction
+from ml.recommendations import Recommendation, TeachingAction
 
-PriorityEnum = strawberry.enum(Priority, name="Priority")
 TeachingActionEnum = strawberry.enum(TeachingAction, name="TeachingAction")
 From = Annotated[datetime | None, strawberry.argument(name="from")]
 
@@ -181,7 +182,7 @@ async def _student_profiles(info: Info, students: Sequence[Student]) -> list[Any
 
 
 @strawberry.type
-class Student(StudentLearning, StudentEnrollments):
+class Student(StudentLearning, StudentEnrollments, StudentPlans):
     id: strawberry.ID
 
     @strawberry.field

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from learntwin_graphql.api.courses import Course
+from learntwin_graphql.api.goals import LearningGoal
 from learntwin_graphql.api.lessons import Lesson
 from learntwin_graphql.api.progress_fields import (
     EnrollmentStatus,
@@ -138,9 +139,21 @@ async def _lesson_pages(
     )
 
 
+async def _goals(info: Info, items: Sequence[Enrollment]) -> list[Any]:
+    ids = [e.goal_id for e in items if e.goal_id]
+    rows = dict(zip(ids, await load_each(info.context.loaders.goal, ids), strict=True))
+    return [
+        LearningGoal.from_row(rows[e.goal_id])
+        if e.goal_id and isinstance(rows.get(e.goal_id), dict)
+        else None
+        for e in items
+    ]
+
+
 @strawberry.type(description="A student's enrolment in a course.")
 class Enrollment:
     course_id: strawberry.Private[str]
+    goal_id: strawberry.Private[str | None]
     id: strawberry.ID = strawberry.field(description="Server-made: `enr-` and 12 hex digits.")
     student_id: strawberry.ID = strawberry.field(description="The student.")
     status: EnrollmentStatus = strawberry.field(description="ACTIVE, COMPLETED or DROPPED.")
@@ -152,6 +165,7 @@ class Enrollment:
     def from_row(cls, row: dict[str, Any]) -> Enrollment:
         return cls(
             course_id=row["course_id"],
+            goal_id=row.get("goal_id"),
             id=row["id"],
             student_id=row["student_id"],
             status=EnrollmentStatus(row["status"]),
@@ -159,6 +173,11 @@ class Enrollment:
             last_activity_at=row["last_activity_at"],
             completed_at=row["completed_at"],
         )
+
+    @strawberry.field(description="The learning goal the student enrolled for, if any.")
+    @batched(_goals)
+    async def goal(self, info: Info) -> LearningGoal | None:
+        return await one(_goals(info, [self]))
 
     @strawberry.field(description="The course.")
     @batched(_courses)
@@ -229,6 +248,9 @@ class EnrollInput:
     student_id: strawberry.ID | None = strawberry.field(
         default=None, description="Default: the caller's student; staff may enrol anyone."
     )
+    goal_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A goal of the student's that the enrolment serves."
+    )
 
 
 @strawberry.input(description="One activity of a student on a lesson.")
@@ -261,7 +283,11 @@ class EnrollmentMutation:
     )
     async def enroll(self, info: Info, input: EnrollInput) -> Enrollment:
         row = await progress.enroll(
-            info.context.runtime, info.context.principal, input.course_id, input.student_id
+            info.context.runtime,
+            info.context.principal,
+            input.course_id,
+            input.student_id,
+            input.goal_id,
         )
         return Enrollment.from_row(row)
 

@@ -27,6 +27,7 @@ from ml.learner_model import (
     slugify,
 )
 from ml.metrics import MetricRecord
+from workers import plan_queue
 from workers.events import publish
 from workers.keys import skill_channel
 
@@ -157,5 +158,8 @@ async def apply_metrics(conn: AsyncConnection, records: Sequence[MetricRecord]) 
 
 
 async def announce(runtime: Runtime, student_ids: Iterable[str]) -> None:
-    """After the commit: subscribers of these students' levels re-read them."""
-    await publish(runtime.redis, [skill_channel(s) for s in dict.fromkeys(student_ids)])
+    """After the commit: subscribers of these students' levels re-read them, and their
+    paths and recommendations are rebuilt in the background."""
+    students = list(dict.fromkeys(student_ids))
+    await publish(runtime.redis, [skill_channel(s) for s in students])
+    await plan_queue.mark(runtime.redis, students, "MASTERY_CHANGED")

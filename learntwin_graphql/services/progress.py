@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db import courses as catalogue
 from db import enrollments as db
+from db import goals as goals_db
 from db.engine import Target, asyncpg_connection
 from learntwin_graphql import permissions
 from learntwin_graphql.auth import Principal
@@ -37,6 +38,7 @@ from ml.course_rules import (
     lesson_observations,
 )
 from ml.learner_model import Observation
+from workers import plan_queue
 
 AHEAD = timedelta(minutes=5)
 BACK = timedelta(days=365)
@@ -214,6 +216,8 @@ async def record_activity(
             updated.status == COMPLETED and current.status != COMPLETED,
         )
     await learner_model.announce(runtime, [student] if evidence else [])
+    if not evidence and updated.status != current.status:  # a path step's status moved
+        await plan_queue.mark(runtime.redis, [student], "MASTERY_CHANGED")
     return {"student_id": student, "lesson_id": lesson["id"], **asdict(updated)}
 
 
@@ -260,7 +264,11 @@ async def _settle_enrollment(
 
 
 async def enroll(
-    runtime: Runtime, principal: Principal, course_id: str, student_id: str | None
+    runtime: Runtime,
+    principal: Principal,
+    course_id: str,
+    student_id: str | None,
+    goal_id: str | None = None,
 ) -> dict[str, Any]:
     """Learners enrol themselves in published courses; staff enrol anyone in any course.
     Enrolling again returns the same enrolment (reactivated when it was dropped)."""
@@ -270,8 +278,12 @@ async def enroll(
     published = (await db.courses_published(runtime.reads, [course_id])).get(course_id)
     if published is None or not permissions.can_see_content(principal, published):
         raise NotFound(f"No course {course_id!r}.", field="input.courseId")
+    if goal_id is not None:
+        goal = (await goals_db.goals_by_id(runtime.reads, [goal_id])).get(goal_id)
+        if goal is None or goal["student_id"] != student:
+            raise BadUserInput(f"No goal {goal_id!r} of this student.", field="input.goalId")
     async with runtime.engine.begin() as conn:
-        return await db.enroll(await asyncpg_connection(conn), student, course_id)
+        return await db.enroll(await asyncpg_connection(conn), student, course_id, goal_id)
 
 
 async def drop(runtime: Runtime, principal: Principal, enrollment_id: str) -> dict[str, Any]:
@@ -289,6 +301,10 @@ async def drop(runtime: Runtime, principal: Principal, enrollment_id: str) -> di
 def _time_zones() -> frozenset[str]:
     """The IANA names zoneinfo can load (tzdata's), read once."""
     return frozenset(available_timezones() | {"UTC"})
+
+
+def valid_timezone(name: str) -> bool:
+    return name in _time_zones()
 
 
 async def set_timezone(runtime: Runtime, principal: Principal, student_id: str, name: str) -> str:
