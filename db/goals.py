@@ -222,9 +222,10 @@ async def store_path(conn: asyncpg.Connection, goal_id: str, fields: Row) -> Row
         f"""
         INSERT INTO learning_paths (id, goal_id, version, active, trigger, reason, steps,
             estimated_minutes, estimated_completion_date, uncovered, diff)
-        SELECT $1, $2, coalesce(max(version), 0) + 1, true, $3, $4, $5, $6, $7, $8, $9
-        FROM learning_paths WHERE goal_id = $2
-        RETURNING {_PATH_COLUMNS}, (SELECT student_id FROM learning_goals WHERE id = $2) AS student_id
+        SELECT $1, $2::text, coalesce(max(version), 0) + 1, true, $3, $4, $5, $6, $7, $8, $9
+        FROM learning_paths WHERE goal_id = $2::text
+        RETURNING {_PATH_COLUMNS}, (SELECT student_id FROM learning_goals
+                                  WHERE id = $2::text) AS student_id
         """,
         new_path_id(),
         goal_id,

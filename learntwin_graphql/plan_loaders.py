@@ -86,7 +86,7 @@ class PlanLoaders(ProgressLoaders):
 
     @cached_property
     def skill_graph(self) -> Loader:
-        """Key None: every skill's prerequisites."""
+        """Key "all": every skill's prerequisites."""
 
         async def fetch(keys: list[Any]) -> dict[Any, Any]:
             graph = await learner_reads.skill_graph(self._engine)

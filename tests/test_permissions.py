@@ -6,11 +6,14 @@ A field the schema gains without a row here fails `test_every_root_field_has_a_r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from httpx_ws import WebSocketDisconnect
 
+from db import recommendations as recommendations_db
+from db.engine import asyncpg_connection
 from learntwin_graphql import permissions
 from learntwin_graphql.auth import ANONYMOUS, Principal, Role
 from learntwin_graphql.errors import Forbidden, Unauthenticated
@@ -287,6 +290,112 @@ RULES = [
         'subscription { profileUpdated(studentId: "s-other") { level } }',
         STAFF,
     ),
+    Rule(
+        "Query.learningGoal",
+        "query($g: ID!) { learningGoal(id: $g) { id path { id } } }",
+        SIGNED_IN,
+        {"g": "$own-goal"},
+    ),
+    Rule(
+        "Query.learningGoal",
+        "query($g: ID!) { learningGoal(id: $g) { id } }",
+        STAFF,
+        {"g": "$other-goal"},
+    ),
+    Rule(
+        "Query.learningPath",
+        "query($p: ID!) { learningPath(id: $p) { id } }",
+        SIGNED_IN,
+        {"p": "$own-path"},
+    ),
+    Rule(
+        "Query.learningPath",
+        "query($p: ID!) { learningPath(id: $p) { id } }",
+        STAFF,
+        {"p": "$other-path"},
+    ),
+    Rule(
+        "Query.recommendation",
+        "query($r: ID!) { recommendation(id: $r) { id } }",
+        SIGNED_IN,
+        {"r": "$own-rec"},
+    ),
+    Rule(
+        "Query.recommendation",
+        "query($r: ID!) { recommendation(id: $r) { id } }",
+        STAFF,
+        {"r": "$other-rec"},
+    ),
+    Rule(
+        "Mutation.respondToRecommendation",
+        "mutation($r: ID!) { respondToRecommendation(input: {id: $r, response: SKIPPED}) { id } }",
+        SIGNED_IN,
+        {"r": "$own-answer"},  # one per role (an answer is given once), before any recompute
+    ),
+    Rule(
+        "Mutation.respondToRecommendation",
+        "mutation($r: ID!) { respondToRecommendation(input: {id: $r, response: SKIPPED}) { id } }",
+        STAFF,
+        {"r": "$other-answer"},
+    ),
+    Rule(
+        "Mutation.createLearningGoal",
+        'mutation { createLearningGoal(input: {studentId: "s-own", description: "G",'
+        ' targetSkills: [{skillId: "perm-skill"}]}) { id } }',
+        SIGNED_IN,
+    ),
+    Rule(
+        "Mutation.createLearningGoal",
+        'mutation { createLearningGoal(input: {studentId: "s-other", description: "G",'
+        ' targetSkills: [{skillId: "perm-skill"}]}) { id } }',
+        STAFF,
+    ),
+    Rule(
+        "Mutation.updateLearningGoal",
+        'mutation($g: ID!) { updateLearningGoal(input: {id: $g, description: "New"}) { id } }',
+        SIGNED_IN,
+        {"g": "$own-goal"},
+    ),
+    Rule(
+        "Mutation.updateLearningGoal",
+        'mutation($g: ID!) { updateLearningGoal(input: {id: $g, description: "New"}) { id } }',
+        STAFF,
+        {"g": "$other-goal"},
+    ),
+    Rule(
+        "Mutation.recomputeLearningPath",
+        "mutation($g: ID!) { recomputeLearningPath(goalId: $g) { id } }",
+        SIGNED_IN,
+        {"g": "$own-goal"},
+    ),
+    Rule(
+        "Mutation.recomputeLearningPath",
+        "mutation($g: ID!) { recomputeLearningPath(goalId: $g) { id } }",
+        STAFF,
+        {"g": "$other-goal"},
+    ),
+    Rule(
+        "Subscription.learningPathUpdated",
+        "subscription($g: ID!) { learningPathUpdated(goalId: $g) { id } }",
+        SIGNED_IN,
+        {"g": "$own-goal"},
+    ),
+    Rule(
+        "Subscription.learningPathUpdated",
+        "subscription($g: ID!) { learningPathUpdated(goalId: $g) { id } }",
+        STAFF,
+        {"g": "$other-goal"},
+    ),
+    Rule(
+        "Subscription.recommendationUpdated",
+        'subscription { recommendationUpdated(studentId: "s-own") { id } }',
+        SIGNED_IN,
+    ),
+    Rule(
+        "Subscription.recommendationUpdated",
+        'subscription { recommendationUpdated(studentId: "s-other") { id } }',
+        STAFF,
+    ),
 ]
 
 
@@ -342,7 +451,9 @@ async def _seed(gql: Any, jobs: Any) -> dict[str, str]:
             {"c": course_id, "s": student},
         )
         enrolled[student] = made["data"]["enroll"]["id"]
+    seeded = await _seed_plans(gql, jobs)
     return {
+        **seeded,
         "$own-enrollment": enrolled["s-own"],
         "$other-enrollment": enrolled["s-other"],
         "$course": course_id,
@@ -357,9 +468,57 @@ async def _seed(gql: Any, jobs: Any) -> dict[str, str]:
     }
 
 
+async def _seed_plans(gql: Any, jobs: Any) -> dict[str, str]:
+    """A goal (with its path and a NEXT_LESSON) for each student, and one open
+    recommendation per role and student to answer (an answer is given once)."""
+    found: dict[str, str] = {}
+    for student, name in (("s-own", "own"), ("s-other", "other")):
+        made = await gql(
+            'mutation($s: ID!) { createLearningGoal(input: {studentId: $s, description: "G",'
+            ' targetSkills: [{skillId: "perm-skill"}]}) { id path { id } } }',
+            {"s": student},
+        )
+        goal = made["data"]["createLearningGoal"]
+        found[f"${name}-goal"] = goal["id"]
+        found[f"${name}-path"] = goal["path"]["id"]
+        recs = await gql(
+            "query($s: ID!) { student(id: $s) { recommendations { edges { node { id } } } } }",
+            {"s": student},
+        )
+        found[f"${name}-rec"] = recs["data"]["student"]["recommendations"]["edges"][0]["node"]["id"]
+        async with jobs.runtime.engine.begin() as conn:
+            raw = await asyncpg_connection(conn)
+            rows = await recommendations_db.insert(
+                raw,
+                student,
+                [
+                    {
+                        "kind": "BREAK",
+                        "target": f"BREAK:{role}",
+                        "lesson_id": None,
+                        "skill_id": None,
+                        "goal_id": None,
+                        "difficulty": None,
+                        "reason": "Take a break.",
+                        "evidence": {},
+                        "priority": "LOW",
+                        "confidence": 0.5,
+                        "expires_at": datetime.now(UTC) + timedelta(days=7),
+                    }
+                    for role in sorted(EVERYONE)
+                ],
+            )
+        for role, row in zip(sorted(EVERYONE), rows, strict=True):
+            found[f"${name}-answer:{role}"] = row["id"]
+    return found
+
+
 def _filled(rule: Rule, seeded: dict[str, str], role: str) -> dict[str, Any]:
     values = {"$email": f"new-{role.lower()}-{len(rule.query)}@example.org", **seeded}
-    return {k: values.get(v, v) if isinstance(v, str) else v for k, v in rule.variables.items()}
+    return {
+        k: values.get(f"{v}:{role}", values.get(v, v)) if isinstance(v, str) else v
+        for k, v in rule.variables.items()
+    }
 
 
 def _credentials(role: str, seeded: dict[str, str], keys: dict[str, str]) -> dict[str, Any]:

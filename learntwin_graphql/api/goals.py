@@ -81,7 +81,7 @@ class KnowledgeGap:
 async def _mastery(info: Info, goals: Sequence[LearningGoal]) -> list[Any]:
     """Per goal: pMastery of its targets and their prerequisites, and the skill graph."""
     loaders = info.context.loaders
-    graph = await loaders.skill_graph.load(None)
+    graph = await loaders.skill_graph.load("all")
     from ml.skill_graph import ancestors
 
     keys = []
