@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from learntwin_graphql.auth import Principal, Role
 from learntwin_graphql.errors import BadUserInput, NotFound
 from learntwin_graphql.runtime import Runtime
-from learntwin_graphql.services import courses, progress, skills
+from learntwin_graphql.services import courses, goals, progress, skills
 from learntwin_graphql.services.course_checks import (
     CompletionWrite,
     CourseWrite,
@@ -160,7 +160,30 @@ async def load_demo_courses(runtime: Runtime, seed: int = 11) -> int:
         await courses.update_course(runtime, STAFF, course_id, {"published": True})
         made.append((course_id, lesson_ids))
         previous = [course_id]
-    return await _history(runtime, made[0], random.Random(seed))
+    recorded = await _history(runtime, made[0], random.Random(seed))
+    await _goals(runtime)
+    return recorded
+
+
+# What each demo student aims at: the early ones at the first course's end, the later
+# ones at the second course's statistics, with a weekly plan and a date.
+GOALS = [
+    ("Write my own functions", ["functions"], 90),
+    ("Work with lists and dictionaries", ["lists", "dictionaries"], 120),
+    ("Read and summarise a data file", ["tabular-data", "aggregation"], 150),
+    ("Plot a data set", ["plotting"], 120),
+    ("Describe data with statistics", ["statistics"], 180),
+]
+
+
+async def _goals(runtime: Runtime) -> None:
+    """One goal per demo student: paths, recommendations and dashboards show at once."""
+    target_date = (datetime.now(UTC) + timedelta(days=42)).date()
+    for student, (description, targets, minutes) in zip(STUDENTS, GOALS, strict=True):
+        write = goals.GoalWrite(
+            description, [(skill, 0.95) for skill in targets], target_date, minutes
+        )
+        await goals.create(runtime, STAFF, student, write)
 
 
 async def _history(runtime: Runtime, course: tuple[str, list[str]], rng: random.Random) -> int:

@@ -355,3 +355,16 @@ async def test_the_demo_catalogue_shows_levels_and_progress_at_once(gql, runtime
         student["skills"]["edges"]
         and student["enrollments"]["edges"][0]["node"]["completedLessons"] > 0
     )
+    # Every demo student has a goal with a path, an open recommendation and a dashboard.
+    body = await gql(
+        "query($s: ID!) { student(id: $s) { goals { edges { node { status path { version"
+        " steps { lesson { id } } } } } } recommendations { edges { node { kind } } }"
+        " dashboard { streak { longest } pace { status plannedMinutesPerWeek } } } }",
+        {"s": STUDENTS[0]},
+    )
+    assert "errors" not in body, body
+    first = body["data"]["student"]
+    goal = first["goals"]["edges"][0]["node"]
+    assert goal["status"] == "ACTIVE" and goal["path"]["steps"]
+    assert first["recommendations"]["edges"]
+    assert first["dashboard"]["pace"]["plannedMinutesPerWeek"] == 90
