@@ -310,6 +310,18 @@ async def load_each(loader: Any, keys: list[Any]) -> list[Any]:
     return list(await loader.load_all(keys))
 
 
+async def load_optional(
+    loader: Any, keys: Sequence[Any], convert: Callable[[Any], Any]
+) -> list[Any]:
+    """Each key's row converted, in one batch; None for a None key, a missing row or one
+    the caller may not see (an optional reference such as a recommendation's lesson)."""
+    wanted = list(dict.fromkeys(k for k in keys if k is not None))
+    rows = dict(zip(wanted, await load_each(loader, wanted), strict=True))
+    return [
+        convert(rows[k]) if k is not None and isinstance(rows.get(k), dict) else None for k in keys
+    ]
+
+
 def mapped(values: list[Any], convert: Callable[[Any], Any]) -> list[Any]:
     """Each value converted, errors left as they are (they become item errors)."""
     return [value if isinstance(value, Exception) else convert(value) for value in values]

@@ -20,7 +20,7 @@ from learntwin_graphql.api.recommendations import (
     RecommendationStatus,
 )
 from learntwin_graphql.api.skills import Skill, SkillLevel
-from learntwin_graphql.batching import batched, load_each, mapped, one
+from learntwin_graphql.batching import batched, load_each, load_optional, mapped, one
 from learntwin_graphql.context import Info
 from learntwin_graphql.errors import BadUserInput
 from learntwin_graphql.pagination import Connection, after_position, build_connection, check_first
@@ -156,14 +156,9 @@ async def _struggle_skills(info: Info, items: Sequence[StrugglingTopic]) -> list
 
 
 async def _struggle_lessons(info: Info, items: Sequence[StrugglingTopic]) -> list[Any]:
-    ids = [t.lesson_id for t in items if t.lesson_id]
-    rows = dict(zip(ids, await load_each(info.context.loaders.lesson, ids), strict=True))
-    return [
-        Lesson.from_row(rows[t.lesson_id])
-        if t.lesson_id and isinstance(rows.get(t.lesson_id), dict)
-        else None
-        for t in items
-    ]
+    return await load_optional(
+        info.context.loaders.lesson, [t.lesson_id for t in items], Lesson.from_row
+    )
 
 
 @strawberry.type(description="A skill the student is struggling with, and why.")

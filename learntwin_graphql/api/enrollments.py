@@ -18,7 +18,7 @@ from learntwin_graphql.api.progress_fields import (
     LessonStatus,
     enrollment_pages,
 )
-from learntwin_graphql.batching import batched, load_each, mapped, one
+from learntwin_graphql.batching import batched, load_each, load_optional, mapped, one
 from learntwin_graphql.context import Info
 from learntwin_graphql.pagination import (
     Connection,
@@ -140,14 +140,9 @@ async def _lesson_pages(
 
 
 async def _goals(info: Info, items: Sequence[Enrollment]) -> list[Any]:
-    ids = [e.goal_id for e in items if e.goal_id]
-    rows = dict(zip(ids, await load_each(info.context.loaders.goal, ids), strict=True))
-    return [
-        LearningGoal.from_row(rows[e.goal_id])
-        if e.goal_id and isinstance(rows.get(e.goal_id), dict)
-        else None
-        for e in items
-    ]
+    return await load_optional(
+        info.context.loaders.goal, [e.goal_id for e in items], LearningGoal.from_row
+    )
 
 
 @strawberry.type(description="A student's enrolment in a course.")

@@ -15,7 +15,7 @@ from learntwin_graphql import permissions
 from learntwin_graphql.api.lessons import Lesson
 from learntwin_graphql.api.priority import PriorityEnum
 from learntwin_graphql.api.skills import Skill
-from learntwin_graphql.batching import batched, load_each, one
+from learntwin_graphql.batching import batched, load_optional, one
 from learntwin_graphql.context import Info
 from learntwin_graphql.services import goals as goal_service
 from ml.recommendations import Priority
@@ -82,25 +82,15 @@ class DifficultyAdvice:
 
 
 async def _lessons(info: Info, items: Sequence[Recommendation]) -> list[Any]:
-    ids = [r.lesson_id for r in items if r.lesson_id]
-    rows = dict(zip(ids, await load_each(info.context.loaders.lesson, ids), strict=True))
-    return [
-        Lesson.from_row(rows[r.lesson_id])
-        if r.lesson_id and isinstance(rows.get(r.lesson_id), dict)
-        else None
-        for r in items
-    ]
+    return await load_optional(
+        info.context.loaders.lesson, [r.lesson_id for r in items], Lesson.from_row
+    )
 
 
 async def _skills(info: Info, items: Sequence[Recommendation]) -> list[Any]:
-    ids = [r.skill_id for r in items if r.skill_id]
-    rows = dict(zip(ids, await load_each(info.context.loaders.skill, ids), strict=True))
-    return [
-        Skill.from_row(rows[r.skill_id])
-        if r.skill_id and isinstance(rows.get(r.skill_id), dict)
-        else None
-        for r in items
-    ]
+    return await load_optional(
+        info.context.loaders.skill, [r.skill_id for r in items], Skill.from_row
+    )
 
 
 @strawberry.type(description="A suggestion to the learner, with why and the numbers behind it.")
