@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import graphql
@@ -251,6 +251,17 @@ WRONG_SHAPE: st.SearchStrategy[Any] = st.sampled_from(
 )
 
 
+# Calendar dates: malformed, impossible, at the calendar's edges, or a date-time.
+DATES = (
+    st.sampled_from(
+        ["", "x", "2026-13-01", "2026-02-30", "0000-01-01", "9999-12-31", "2026-01-10T00:00:00Z"]
+    )
+    | st.dates().map(lambda d: d.isoformat())
+    | st.integers()
+    | st.none()
+)
+
+
 def hostile_scalars(type_name: str, name: str) -> st.SearchStrategy[Any]:
     """Hostile values for a scalar, given the argument or input field it goes into."""
     if type_name == "String":
@@ -267,6 +278,7 @@ def hostile_scalars(type_name: str, name: str) -> st.SearchStrategy[Any]:
         "Float": FLOATS,
         "Boolean": BOOLEANS,
         "DateTime": DATETIMES,
+        "Date": DATES,
     }
     return by_type[type_name]
 
@@ -306,6 +318,9 @@ BENIGN_BY_TYPE: dict[str, st.SearchStrategy[Any]] = {
     "Float": st.floats(min_value=0, max_value=100),
     "Boolean": BOOLEANS,
     "DateTime": SEEDED_DAYS,
+    "Date": st.dates(min_value=date(2026, 1, 1), max_value=date(2030, 12, 31)).map(
+        lambda d: d.isoformat()
+    ),
 }
 
 
@@ -378,4 +393,5 @@ INLINE_SCALARS: dict[str, st.SearchStrategy[graphql.ValueNode]] = {
     | st.sampled_from([0, -1, 2**40]).map(nodes.Int)
     | FLOATS.map(lambda v: nodes.Float(float(v)))
     | OBJECT_LITERALS,
+    "Date": DATES.filter(lambda v: isinstance(v, str)).map(nodes.String),
 }

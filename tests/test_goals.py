@@ -501,24 +501,21 @@ async def test_a_paused_goal_is_not_rebuilt(gql, jobs):
 
 async def test_a_new_lesson_teaching_a_target_makes_a_content_changed_version(gql, jobs):
     c = await course(gql)
-    made = await create_goal(gql, "s-content", ["advanced"])
-    await jobs.run()
-    # a lesson weighted fully on basics, easier than a1 ... a1 already has weight 1: make one
-    # teaching a new target skill instead.
     await ok(gql, 'mutation { upsertSkills(skills: [{id: "extra", name: "Extra"}]) { id } }')
-    changed = await ok(
-        gql,
-        UPDATE,
-        {"i": {"id": made["id"], "targetSkills": [{"skillId": "advanced"}, {"skillId": "extra"}]}},
-    )
-    assert changed["updateLearningGoal"]["path"]["uncoveredSkills"] == [{"id": "extra"}]
-    v_before = changed["updateLearningGoal"]["path"]["version"]
+    made = await create_goal(gql, "s-content", ["advanced", "extra"])
+    assert made["path"]["uncoveredSkills"] == [{"id": "extra"}]
+    assert await jobs.run() == 0  # creating a goal queues nothing: it was built at once
     new = await lesson(gql, c["modules"][1], "teaches extra", skills=[{"skillId": "extra"}])
-    assert await jobs.run() >= 1
+    assert await jobs.run() == 1
     now = (await goal(gql, made["id"]))["path"]
-    assert now["version"] == v_before + 1 and now["trigger"] == "CONTENT_CHANGED"
-    assert new in lessons_of(now) and now["uncoveredSkills"] == []
+    assert (now["version"], now["trigger"]) == (2, "CONTENT_CHANGED")
+    assert "Course content changed" in now["reason"]
+    # extra has no prerequisite: it is ready with basics, before advanced
+    assert lessons_of(now) == [c["a1"], new, c["b1"]] and now["uncoveredSkills"] == []
     assert [s["lesson"]["id"] for s in now["diff"]["added"]] == [new]
+    assert now["diff"]["removed"] == [] and now["diff"]["moved"] == []
+    step = now["steps"][1]
+    assert step["reasonCode"] == "TARGET_SKILL" and step["leadsTo"] == [{"id": "extra"}]
 
 
 async def test_a_lesson_in_a_published_course_changes_a_path_through_the_job(gql, jobs):
@@ -554,7 +551,7 @@ async def test_a_burst_of_mastery_changes_queues_one_job_per_student(gql, jobs, 
     assert ran == 2
     assert await runtime.redis.zcard("learntwin:queue") == 0
     # the job saw the last state: four perfect scores master basics
-    level = await basics(gql, "s-co1")
+    assert await basics(gql, "s-co1") >= 0.95
     path = (
         await ok(
             gql,
@@ -562,10 +559,8 @@ async def test_a_burst_of_mastery_changes_queues_one_job_per_student(gql, jobs, 
             " steps { lesson { id } } } } } } } }",
         )
     )["student"]["goals"]["edges"][0]["node"]["path"]
-    if level >= 0.95:
-        assert path["version"] == 2 and [s["lesson"]["id"] for s in path["steps"]] == [c["b1"]]
-    else:
-        assert path["version"] == 1
+    assert path["version"] == 2 and path["trigger"] == "MASTERY_CHANGED"
+    assert [s["lesson"]["id"] for s in path["steps"]] == [c["b1"]]
     assert await jobs.run() == 0  # nothing left to do
 
 

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 
 from learntwin_graphql.timeutil import InvalidDateTime, format_datetime, parse_datetime
 
@@ -15,6 +16,17 @@ def _parse(value: Any) -> datetime | InvalidDateTime:
         return parse_datetime(value)
     except ValueError as exc:
         return InvalidDateTime(value, str(exc))
+
+
+def _parse_date(value: Any) -> date:
+    """A calendar date; anything else is a request error naming the value (never an
+    unexpected one)."""
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise GraphQLError(f"Expected a date as YYYY-MM-DD, got {value!r}.")
 
 
 SCALAR_MAP: dict[object, Any] = {
@@ -28,6 +40,6 @@ SCALAR_MAP: dict[object, Any] = {
         name="Date",
         description="ISO-8601 calendar date (YYYY-MM-DD).",
         serialize=date.isoformat,
-        parse_value=date.fromisoformat,
+        parse_value=_parse_date,
     ),
 }
