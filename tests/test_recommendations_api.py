@@ -5,6 +5,7 @@ may see and answer what."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -357,6 +358,8 @@ async def test_recommendation_updated_pushes_each_change(gql, app, jobs):
                 "payload": {"query": query, "variables": {"s": "s-push"}},
             }
         )
+        # no first message: give the subscription a moment to read the current state
+        await asyncio.sleep(0.5)
         answered = await respond(gql, rec["id"], "ACCEPTED", "yes")
         assert "errors" not in answered, answered
         pushed = await receive(ws)
