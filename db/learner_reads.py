@@ -44,6 +44,41 @@ async def levels_with_priors(
     return {row["skill_id"]: dict(row) for row in rows}
 
 
+async def mastery_of_pairs(
+    target: Target, pairs: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], Row]:
+    """By (skill, student): pMastery, or the skill's prior without evidence; unknown
+    skills are absent."""
+    rows = await fetch(
+        target,
+        """
+        SELECT p.skill, p.student, coalesce(l.p_mastery, k.prior) AS p_mastery
+        FROM unnest($1::text[], $2::text[]) AS p(skill, student)
+        JOIN skills AS k ON k.id = p.skill
+        LEFT JOIN skill_levels AS l ON l.skill_id = p.skill AND l.student_id = p.student
+        """,
+        [skill for skill, _ in pairs],
+        [student for _, student in pairs],
+    )
+    return {(row["skill"], row["student"]): dict(row) for row in rows}
+
+
+async def progress_of_pairs(
+    target: Target, pairs: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], Row]:
+    """By (lesson, student): the stored progress status; untouched lessons are absent."""
+    rows = await fetch(
+        target,
+        """
+        SELECT p.lesson_id, p.student_id, p.status FROM lesson_progress AS p
+        WHERE (p.student_id, p.lesson_id) IN (SELECT s, l FROM unnest($1::text[], $2::text[]) AS u(l, s))
+        """,
+        [lesson for lesson, _ in pairs],
+        [student for _, student in pairs],
+    )
+    return {(row["lesson_id"], row["student_id"]): dict(row) for row in rows}
+
+
 async def teaching_lessons(target: Target, student_id: str, skill_ids: Sequence[str]) -> list[Row]:
     """The published lessons of published courses that teach any of the skills, one row
     per (lesson, skill), with the lesson's place in its course (`course_position`: module

@@ -310,6 +310,14 @@ async def load_each(loader: Any, keys: list[Any]) -> list[Any]:
     return list(await loader.load_all(keys))
 
 
+async def load_together(loader: Any, keys: list[Any]) -> list[Any]:
+    """Like `load_each`, but through the DataLoader's own batching: the keys of every
+    call made in the same turn of the event loop are read in one batch. For fields
+    under nested lists (a page of students, each with its goals, each with its path's
+    steps), whose batch forms run once per inner list."""
+    return list(await asyncio.gather(*(loader.load(k) for k in keys), return_exceptions=True))
+
+
 async def load_optional(
     loader: Any, keys: Sequence[Any], convert: Callable[[Any], Any]
 ) -> list[Any]:

@@ -21,6 +21,10 @@ def _owned(principal: Any, row: dict[str, Any]) -> Any:
     return permissions.require_student(principal, row["student_id"])
 
 
+def _second_owner(principal: Any, pair: tuple[str, str]) -> Any:
+    return permissions.require_student(principal, pair[1])
+
+
 class PlanLoaders(ProgressLoaders):
     def _owned_lists(self, fetch: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
         """`fetch` of lists of rows per key; a key whose rows the caller may not see fails."""
@@ -75,13 +79,21 @@ class PlanLoaders(ProgressLoaders):
 
     @cached_property
     def mastery(self) -> Loader:
-        """Keys (skill, student): the level row, at the prior without evidence (None for
+        """Keys (skill, student): {"p_mastery"}, at the prior without evidence (None for
         an unknown skill)."""
-        return grouped_loader(
-            self._for_student(
-                lambda ids, student: learner_reads.levels_with_priors(self._engine, student, ids)
-            ),
-            default=lambda _: None,
+        return keyed_loader(
+            self._keys(
+                _second_owner, lambda pairs: learner_reads.mastery_of_pairs(self._engine, pairs)
+            )
+        )
+
+    @cached_property
+    def step_progress(self) -> Loader:
+        """Keys (lesson, student): {"status"} of the stored progress, None before any."""
+        return keyed_loader(
+            self._keys(
+                _second_owner, lambda pairs: learner_reads.progress_of_pairs(self._engine, pairs)
+            )
         )
 
     @cached_property

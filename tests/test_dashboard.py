@@ -423,13 +423,6 @@ async def class_of(gql: Any, c: dict[str, Any], class_id: str, size: int) -> Non
         await create_goal(gql, s, ["advanced"], weeklyMinutes=60)
 
 
-@pytest.mark.xfail(
-    reason="N+1: 26 statements for 2 students, 38 for 6 (3 per student): PlanLoaders.mastery"
-    " groups levels_with_priors by student (goal progress/gaps), and PathStep.status runs per"
-    " path through lesson_progress (grouped by student) and the level loader (one call per"
-    " path's REVIEW step)",
-    strict=True,
-)
 async def test_a_class_page_of_dashboards_and_paths_costs_the_same_statements(gql, runtime):
     c = await course(gql)
     await class_of(gql, c, "c-two", 2)

@@ -13,7 +13,7 @@ import strawberry
 from learntwin_graphql import permissions
 from learntwin_graphql.api.paths import LearningPath
 from learntwin_graphql.api.skills import Skill, SkillLevel
-from learntwin_graphql.batching import batched, load_each, mapped, one
+from learntwin_graphql.batching import batched, load_each, load_together, mapped, one
 from learntwin_graphql.context import Info
 from learntwin_graphql.pagination import Connection, after_position, build_connection, check_first
 from learntwin_graphql.services import goals as goal_service
@@ -88,7 +88,7 @@ async def _mastery(info: Info, goals: Sequence[LearningGoal]) -> list[Any]:
     for goal in goals:
         ids = {t.skill_id for t in goal.targets}
         keys += [(s, goal.student_id) for s in sorted(ids | ancestors(graph, ids))]
-    rows = dict(zip(keys, await load_each(loaders.mastery, keys), strict=True))
+    rows = dict(zip(keys, await load_together(loaders.mastery, keys), strict=True))
     found = []
     for goal in goals:
         mine = {k[0]: v for k, v in rows.items() if k[1] == goal.student_id}

@@ -12,7 +12,7 @@ import strawberry
 
 from learntwin_graphql.api.lessons import Lesson
 from learntwin_graphql.api.skills import Skill
-from learntwin_graphql.batching import batched, load_each, mapped, one
+from learntwin_graphql.batching import batched, load_each, load_together, mapped, one
 from learntwin_graphql.context import Info
 from learntwin_graphql.errors import NotFound
 
@@ -101,11 +101,11 @@ async def _step_status(info: Info, steps: Sequence[PathStep]) -> list[Any]:
     loaders = info.context.loaders
     learn = [s for s in steps if s.kind is PathStepKind.LEARN]
     reviews = [s for s in steps if s.kind is PathStepKind.REVIEW]
-    progress = await load_each(
-        loaders.lesson_progress, [(s.lesson_id, s.student_id) for s in learn]
+    progress = await load_together(
+        loaders.step_progress, [(s.lesson_id, s.student_id) for s in learn]
     )
     pairs = [(s.student_id, k) for s in reviews for k in s.skill_ids]
-    levels = dict(zip(pairs, await load_each(loaders.level, pairs), strict=True))
+    levels = dict(zip(pairs, await load_together(loaders.level, pairs), strict=True))
     status: dict[int, Any] = {}
     for step, row in zip(learn, progress, strict=True):
         if isinstance(row, Exception):
