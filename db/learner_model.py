@@ -81,13 +81,15 @@ async def store_levels(conn: AsyncConnection, student_id: str, levels: Iterable[
     await raw.executemany(
         """
         INSERT INTO skill_levels (student_id, skill_id, p_mastery, opportunities, correct,
-                                  recent, last_practiced_at, card, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::jsonb, now())
+                                  recent, last_practiced_at, card, review_due_at, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::jsonb,
+                CASE WHEN $8::jsonb->>'last_review' IS NOT NULL
+                     THEN ($8::jsonb->>'due')::timestamptz END, now())
         ON CONFLICT (student_id, skill_id) DO UPDATE SET
             p_mastery = EXCLUDED.p_mastery, opportunities = EXCLUDED.opportunities,
             correct = EXCLUDED.correct, recent = EXCLUDED.recent,
             last_practiced_at = EXCLUDED.last_practiced_at, card = EXCLUDED.card,
-            updated_at = now()
+            review_due_at = EXCLUDED.review_due_at, updated_at = now()
         """,
         rows,
     )
@@ -126,6 +128,18 @@ async def store_events(conn: AsyncConnection, events: Sequence[Row]) -> None:
 
 
 # --- reads (batched) -------------------------------------------------------------------
+
+
+async def students_due_between(engine: AsyncEngine, after: Any, until: Any) -> list[str]:
+    """Students with a review that fell due in (after, until]."""
+    rows = await fetch(
+        engine,
+        "SELECT DISTINCT student_id FROM skill_levels"
+        " WHERE review_due_at > $1 AND review_due_at <= $2 ORDER BY 1",
+        after,
+        until,
+    )
+    return [row["student_id"] for row in rows]
 
 
 async def levels_of_pairs(engine: AsyncEngine, pairs: Sequence[Pair]) -> dict[Pair, Row]:

@@ -227,8 +227,12 @@ skill_levels = Table(
     Column("last_practiced_at", DateTime(timezone=True), nullable=True),
     # The FSRS card (fsrs.Card.to_dict()); null until the first graded answer.
     Column("card", JSONB, nullable=True),
+    # When the card's next review is due (its `due` once reviewed), kept beside it so
+    # that reviews falling due can be found by an index scan.
+    Column("review_due_at", DateTime(timezone=True), nullable=True),
     _updated(),
     Index(None, "skill_id"),
+    Index(None, "review_due_at"),
 )
 
 mastery_events = Table(

@@ -352,6 +352,40 @@ async def test_due_reviews_list_the_skills_with_a_due_card(gql, runtime):
     assert datetime.fromisoformat(due[0]["nextReviewAt"]) < now()
 
 
+async def test_a_review_falling_due_with_time_alone_rebuilds_the_path(gql, runtime, jobs):
+    """Nothing happens but the clock: the sweeper finds the review that fell due and the
+    student's path gains a REVIEW step first (trigger REVIEW_DUE)."""
+    from workers.sweep import mark_due_reviews
+
+    c = await enrolled(gql, "s-clock")
+    made = await create_goal(gql, "s-clock", ["advanced"])
+    await act(gql, c, "s-clock", now() - timedelta(minutes=5), "r1", score=90)
+    await jobs.run()
+    ctx = {"engine": runtime.engine, "redis": runtime.redis}
+    assert await mark_due_reviews(ctx) == 0  # the first sweep sets where the next starts
+    async with runtime.engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE skill_levels SET card = jsonb_set(card, '{due}', to_jsonb(now()::text)),"
+                " review_due_at = now() WHERE student_id = 's-clock' AND skill_id = 'basics'"
+            )
+        )
+    assert await mark_due_reviews(ctx) == 1
+    assert await mark_due_reviews(ctx) == 0  # each review is found once
+    await jobs.run()
+    body = await ok(
+        gql,
+        "query($g: ID!) { learningGoal(id: $g) { path { version trigger steps { kind"
+        " reasonCode skills { id } } } } }",
+        {"g": made["id"]},
+    )
+    path = body["learningGoal"]["path"]
+    assert path["version"] > 1 and path["trigger"] == "REVIEW_DUE", path
+    first = path["steps"][0]
+    assert first["kind"] == "REVIEW" and first["reasonCode"] == "REVIEW_DUE"
+    assert [s["id"] for s in first["skills"]] == ["basics"]
+
+
 async def test_due_reviews_are_due_by_the_end_of_the_range(gql):
     c = await enrolled(gql, "s-due2")
     await act(gql, c, "s-due2", now() - timedelta(minutes=5), "r1", score=90)

@@ -63,6 +63,11 @@ def recommendation_channel(student_id: str) -> str:
 PLANS_DIRTY = "learntwin:plans-dirty"
 
 
+# When the sweeper last looked for reviews falling due (an ISO time): each sweep marks
+# the students whose reviews fell due since, so a path gains its REVIEW steps on time.
+REVIEWS_SWEPT_AT = "learntwin:reviews-swept-at"
+
+
 def plans_job_id(student_id: str) -> str:
     """One job per student at a time: arq keeps a single job under this id."""
     return f"learntwin:plans:{student_id}"

@@ -16,7 +16,7 @@ carries their jobs. Every few seconds one worker compares the two:
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from arq.connections import ArqRedis
@@ -25,11 +25,12 @@ from arq.jobs import Job
 from redis.exceptions import ResponseError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db import learner_model as levels_db
 from db import tasks
 from workers import plan_queue
 from workers.events import publish
 from workers.jobs import JOB_FOR_KIND
-from workers.keys import task_channel
+from workers.keys import REVIEWS_SWEPT_AT, task_channel
 from workers.outages import describe
 from workers.queueing import deadline_of
 
@@ -48,7 +49,23 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
         "failed": await sweep_overdue(ctx),
         "requeued": await requeue_lost(ctx),
         "plans": await requeue_plans(ctx),
+        "reviews": await mark_due_reviews(ctx),
     }
+
+
+async def mark_due_reviews(ctx: dict[str, Any]) -> int:
+    """Mark the students whose FSRS reviews fell due since the last sweep (time alone
+    changes their paths and recommendations); returns how many."""
+    engine: AsyncEngine = ctx["engine"]
+    redis: ArqRedis = ctx["redis"]
+    now = datetime.now(UTC)
+    previous = await redis.getset(REVIEWS_SWEPT_AT, now.isoformat())
+    if previous is None:  # the first sweep only sets the mark
+        return 0
+    after = datetime.fromisoformat(previous.decode() if isinstance(previous, bytes) else previous)
+    students = await levels_db.students_due_between(engine, after, now)
+    await plan_queue.mark(redis, students, "REVIEW_DUE")
+    return len(students)
 
 
 async def requeue_plans(ctx: dict[str, Any]) -> int:

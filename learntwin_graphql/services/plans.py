@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -231,6 +231,3 @@ async def recompute(engine: AsyncEngine, redis: ArqRedis, student_id: str, trigg
     return outcome
 
 
-# Reviews fall due with time alone: a path is rebuilt when one of its goal's skills fell
-# due since the path was made (checked by the sweeper).
-REVIEW_CHECK = timedelta(minutes=1)

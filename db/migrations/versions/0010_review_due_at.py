@@ -1,0 +1,33 @@
+"""review due at
+
+Revision ID: 0010
+Revises: 0009
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column(
+        "skill_levels", sa.Column("review_due_at", sa.DateTime(timezone=True), nullable=True)
+    )
+    op.execute(
+        "UPDATE skill_levels SET review_due_at = (card->>'due')::timestamptz"
+        " WHERE card->>'last_review' IS NOT NULL"
+    )
+    op.create_index(
+        op.f("ix_skill_levels_review_due_at"), "skill_levels", ["review_due_at"], unique=False
+    )
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_skill_levels_review_due_at"), table_name="skill_levels")
+    op.drop_column("skill_levels", "review_due_at")
