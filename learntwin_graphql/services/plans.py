@@ -229,5 +229,3 @@ async def recompute(engine: AsyncEngine, redis: ArqRedis, student_id: str, trigg
         outcome = await recompute_in(await asyncpg_connection(conn), student_id, trigger, now)
     await publish(redis, outcome.channels)
     return outcome
-
-
