@@ -5,7 +5,6 @@ may see and answer what."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -358,8 +357,9 @@ async def test_recommendation_updated_pushes_each_change(gql, app, jobs):
                 "payload": {"query": query, "variables": {"s": "s-push"}},
             }
         )
-        # no first message: give the subscription a moment to read the current state
-        await asyncio.sleep(0.5)
+        # first the open ones as they are now
+        now = (await receive(ws))["payload"]["data"]["recommendationUpdated"]
+        assert now["id"] == rec["id"] and now["status"] == "OPEN"
         answered = await respond(gql, rec["id"], "ACCEPTED", "yes")
         assert "errors" not in answered, answered
         pushed = await receive(ws)

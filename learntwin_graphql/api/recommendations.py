@@ -180,7 +180,10 @@ class RecommendationMutation:
 
 @strawberry.type
 class RecommendationSubscription:
-    @strawberry.subscription(description="Each new or changed recommendation of the student.")
+    @strawberry.subscription(
+        description="The student's open recommendations now, then each new or changed one "
+        "(answered, expired, superseded), from whichever process stored it."
+    )
     async def recommendation_updated(
         self, info: Info, student_id: strawberry.ID
     ) -> AsyncGenerator[Recommendation, None]:
@@ -192,7 +195,7 @@ class RecommendationSubscription:
             while True:
                 for row in await goal_service.recent_recommendations(runtime, student_id):
                     if seen.get(row["id"]) != row["status"]:
-                        if not first:
+                        if not first or row["status"] == "OPEN":
                             yield Recommendation.from_row(row)
                         seen[row["id"]] = row["status"]
                 first = False
