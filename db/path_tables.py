@@ -104,6 +104,8 @@ recommendations = Table(
     Column("response_note", Text, nullable=True),
     Index(None, "student_id", "status", "id"),
     Index(None, "student_id", "target", "responded_at"),
+    # The open ones by expiry, for the sweeper.
+    Index("recommendations_open_expiry", "expires_at", postgresql_where=text("status = 'OPEN'")),
 )
 
 __all__ = ["learning_goal_skills", "learning_goals", "learning_paths", "recommendations"]

@@ -159,3 +159,12 @@ async def open_by_priority(
         limit,
     )
     return grouped(rows, "student_id")
+
+
+async def expire_due(conn: asyncpg.Connection) -> list[str]:
+    """Mark EXPIRED every OPEN one past its expiry; the students they belong to."""
+    rows = await conn.fetch(
+        "UPDATE recommendations SET status = 'EXPIRED'"
+        " WHERE status = 'OPEN' AND expires_at <= now() RETURNING student_id",
+    )
+    return sorted({row["student_id"] for row in rows})

@@ -171,6 +171,26 @@ async def test_a_long_note_is_refused_and_changes_nothing(gql):
     assert fine["data"]["respondToRecommendation"]["status"] == "SKIPPED"
 
 
+async def test_the_sweeper_expires_recommendations_unanswered_for_7_days(gql, runtime):
+    from workers.sweep import expire_recommendations
+
+    await course(gql)
+    await create_goal(gql, "s-old", ["advanced"])
+    await create_goal(gql, "s-new", ["advanced"])
+    old = nodes(await recs(gql, "s-old"))[0]
+    fresh = nodes(await recs(gql, "s-new"))[0]
+    async with runtime.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE recommendations SET expires_at = now() WHERE id = :i"), {"i": old["id"]}
+        )
+    ctx = {"engine": runtime.engine, "redis": runtime.redis}
+    assert await expire_recommendations(ctx) == 1
+    assert await expire_recommendations(ctx) == 0
+    assert (await ok(gql, ONE, {"id": old["id"]}))["recommendation"]["status"] == "EXPIRED"
+    assert (await ok(gql, ONE, {"id": fresh["id"]}))["recommendation"]["status"] == "OPEN"
+    assert nodes(await recs(gql, "s-old")) == []
+
+
 async def test_an_expired_recommendation_cannot_be_answered(gql, runtime):
     await course(gql)
     await create_goal(gql, "s-exp", ["advanced"])

@@ -26,11 +26,13 @@ from redis.exceptions import ResponseError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db import learner_model as levels_db
+from db import recommendations as recommendations_db
 from db import tasks
+from db.engine import asyncpg_connection
 from workers import plan_queue
 from workers.events import publish
 from workers.jobs import JOB_FOR_KIND
-from workers.keys import REVIEWS_SWEPT_AT, task_channel
+from workers.keys import REVIEWS_SWEPT_AT, recommendation_channel, task_channel
 from workers.outages import describe
 from workers.queueing import deadline_of
 
@@ -50,7 +52,18 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
         "requeued": await requeue_lost(ctx),
         "plans": await requeue_plans(ctx),
         "reviews": await mark_due_reviews(ctx),
+        "expired": await expire_recommendations(ctx),
     }
+
+
+async def expire_recommendations(ctx: dict[str, Any]) -> int:
+    """Recommendations unanswered for 7 days are EXPIRED (and pushed) on time, not only
+    at the student's next recompute; returns how many students had one."""
+    engine: AsyncEngine = ctx["engine"]
+    async with engine.begin() as conn:
+        students = await recommendations_db.expire_due(await asyncpg_connection(conn))
+    await publish(ctx["redis"], [recommendation_channel(s) for s in students])
+    return len(students)
 
 
 async def mark_due_reviews(ctx: dict[str, Any]) -> int:

@@ -1,4 +1,4 @@
-"""review due at
+"""review due at and open recommendations by expiry
 
 Revision ID: 0010
 Revises: 0009
@@ -26,8 +26,16 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_skill_levels_review_due_at"), "skill_levels", ["review_due_at"], unique=False
     )
+    op.create_index(
+        "recommendations_open_expiry",
+        "recommendations",
+        ["expires_at"],
+        unique=False,
+        postgresql_where=sa.text("status = 'OPEN'"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("recommendations_open_expiry", table_name="recommendations")
     op.drop_index(op.f("ix_skill_levels_review_due_at"), table_name="skill_levels")
     op.drop_column("skill_levels", "review_due_at")
