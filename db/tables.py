@@ -318,3 +318,4 @@ __all__ = [
 # and `metadata` from here, so they are imported last).
 from db import learning_tables as _learning_tables  # noqa: E402, F401
 from db import path_tables as _path_tables  # noqa: E402, F401
+from db import tutor_tables as _tutor_tables  # noqa: E402, F401
