@@ -117,6 +117,15 @@ class Settings(BaseSettings):
     llm_model: str = Field("gpt-4o-mini", validation_alias=_env("LEARNTWIN_LLM_MODEL"))
     llm_timeout: float = Field(30.0, gt=0, validation_alias=_env("LEARNTWIN_LLM_TIMEOUT"))
 
+    # The tutor
+    tutor_messages_per_minute: int = Field(
+        30, ge=1, validation_alias=_env("LEARNTWIN_TUTOR_MESSAGES_PER_MINUTE")
+    )
+    # Comma-separated terms that stop a learner's message before any model call.
+    tutor_blocked_terms: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=_env("LEARNTWIN_TUTOR_BLOCKED_TERMS")
+    )
+
     prediction_cache_ttl: int = Field(
         3600, ge=1, validation_alias=_env("LEARNTWIN_PREDICTION_CACHE_TTL")
     )
@@ -124,9 +133,9 @@ class Settings(BaseSettings):
     # Background work
     job_timeout: float = Field(180.0, ge=5, validation_alias=_env("LEARNTWIN_JOB_TIMEOUT"))
 
-    @field_validator("allowed_origins", mode="before")
+    @field_validator("allowed_origins", "tutor_blocked_terms", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value

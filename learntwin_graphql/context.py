@@ -14,8 +14,8 @@ from strawberry.types import Info as StrawberryInfo
 from learntwin_graphql.auth import ANONYMOUS, Principal
 from learntwin_graphql.config import Settings
 from learntwin_graphql.errors import ApiError
-from learntwin_graphql.plan_loaders import PlanLoaders
 from learntwin_graphql.runtime import Runtime
+from learntwin_graphql.tutor_loaders import TutorLoaders
 
 
 @dataclass
@@ -29,10 +29,10 @@ class Context:
     # every resolver that asks who is calling fails with a fresh copy of this error.
     auth_error: Callable[[], ApiError] | None = None
     connection_params: dict[str, Any] | None = field(default=None)
-    loaders: PlanLoaders = field(init=False)
+    loaders: TutorLoaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = PlanLoaders(self.runtime.reads, lambda: self.principal)
+        self.loaders = TutorLoaders(self.runtime.reads, lambda: self.principal)
 
     @property
     def settings(self) -> Settings:

@@ -17,7 +17,7 @@ from learntwin_graphql.progress_loaders import ProgressLoaders
 from learntwin_graphql.services import dashboard
 
 
-def _owned(principal: Any, row: dict[str, Any]) -> Any:
+def owned(principal: Any, row: dict[str, Any]) -> Any:
     return permissions.require_student(principal, row["student_id"])
 
 
@@ -35,7 +35,7 @@ class PlanLoaders(ProgressLoaders):
             for key, rows in list(found.items()):
                 try:
                     for row in rows:
-                        _owned(principal, row)
+                        owned(principal, row)
                 except ApiError as error:
                     found[key] = error
             return found
@@ -44,7 +44,7 @@ class PlanLoaders(ProgressLoaders):
 
     @cached_property
     def goal(self) -> Loader:
-        return keyed_loader(self._rows(_owned, lambda ids: goals.goals_by_id(self._engine, ids)))
+        return keyed_loader(self._rows(owned, lambda ids: goals.goals_by_id(self._engine, ids)))
 
     @cached_property
     def student_goals(self) -> Loader:
@@ -60,12 +60,12 @@ class PlanLoaders(ProgressLoaders):
 
     @cached_property
     def path(self) -> Loader:
-        return keyed_loader(self._rows(_owned, lambda ids: goals.paths_by_id(self._engine, ids)))
+        return keyed_loader(self._rows(owned, lambda ids: goals.paths_by_id(self._engine, ids)))
 
     @cached_property
     def active_path(self) -> Loader:
         """Keys: goal ids; the active version, None before the first."""
-        return keyed_loader(self._rows(_owned, lambda ids: goals.active_paths(self._engine, ids)))
+        return keyed_loader(self._rows(owned, lambda ids: goals.active_paths(self._engine, ids)))
 
     @cached_property
     def goal_paths(self) -> Loader:
@@ -108,9 +108,7 @@ class PlanLoaders(ProgressLoaders):
 
     @cached_property
     def recommendation(self) -> Loader:
-        return keyed_loader(
-            self._rows(_owned, lambda ids: recommendations.by_id(self._engine, ids))
-        )
+        return keyed_loader(self._rows(owned, lambda ids: recommendations.by_id(self._engine, ids)))
 
     @cached_property
     def student_recommendations(self) -> Loader:

@@ -35,6 +35,7 @@ from learntwin_graphql.api.scalars import SCALAR_MAP
 from learntwin_graphql.api.skills import SkillMutation, SkillQuery, SkillSubscription
 from learntwin_graphql.api.subscriptions import Subscription as ClassSubscription
 from learntwin_graphql.api.tasks import TaskQuery
+from learntwin_graphql.api.tutor_ops import TutorMutation, TutorQuery, TutorSubscription
 from learntwin_graphql.batching import BatchedFields
 from learntwin_graphql.config import Settings
 from learntwin_graphql.errors import classify
@@ -54,6 +55,7 @@ Query = merge_types(
         CourseQuery,
         GoalQuery,
         RecommendationQuery,
+        TutorQuery,
     ),
 )
 Mutation = merge_types(
@@ -68,11 +70,18 @@ Mutation = merge_types(
         EnrollmentMutation,
         GoalMutation,
         RecommendationMutation,
+        TutorMutation,
     ),
 )
 Subscription = merge_types(
     "Subscription",
-    (ClassSubscription, SkillSubscription, GoalSubscription, RecommendationSubscription),
+    (
+        ClassSubscription,
+        SkillSubscription,
+        GoalSubscription,
+        RecommendationSubscription,
+        TutorSubscription,
+    ),
 )
 
 

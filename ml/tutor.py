@@ -169,9 +169,7 @@ def check_preferences(prefs: Preferences) -> None:
     if prefs.style not in STYLES:
         raise InvalidPreference("style", f"style must be one of {', '.join(STYLES)}")
     if prefs.reading_mode not in READING:
-        raise InvalidPreference(
-            "readingMode", f"reading mode must be one of {', '.join(READING)}"
-        )
+        raise InvalidPreference("readingMode", f"reading mode must be one of {', '.join(READING)}")
 
 
 def check_mode(mode: str) -> None:

@@ -89,7 +89,7 @@ def _explain(g: Grounding, topic: str, message: str) -> list[str]:
     close = _pick(
         (
             f"Can you put the key idea of {topic} in your own words?",
-            f"Which step of that example would change if the numbers changed?",
+            "Which step of that example would change if the numbers changed?",
         ),
         message,
     )

@@ -1,5 +1,11 @@
 """An OpenAI-compatible chat-completions server for tests: it can answer well, answer with
-malformed JSON, fail with 500, hang, or refuse structured output, and records requests."""
+malformed JSON, fail with 500, hang, or refuse structured output, and records requests.
+
+Asked to stream (`stream: true`), it sends the reply as server-sent chunks the way the
+OpenAI API does (a role chunk, content chunks, a finish chunk, a usage chunk when
+`stream_options.include_usage`, then `[DONE]`), `chunks` pieces `chunk_delay` apart; it
+can also break the stream after three chunks, stall after the first, or write a reply
+that gives away `leak_text`."""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import contextlib
 import json
 import re
 import socket
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +22,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
 GOOD, MALFORMED, ERROR, HANG, NO_SCHEMA, WRONG_SHAPE = (
@@ -26,6 +33,13 @@ GOOD, MALFORMED, ERROR, HANG, NO_SCHEMA, WRONG_SHAPE = (
     "no_schema",
     "wrong_shape",
 )
+# Streaming only: the connection drops after three chunks; silence after the first one;
+# a reply that contains `leak_text`.
+BREAK, STALL, LEAK = "break", "stall", "leak"
+REPLY = (
+    "Good question. Before I tell you anything, what do you already know about it? "
+    "Try one small example on your own first, then tell me what you notice."
+)
 
 
 @dataclass
@@ -35,6 +49,12 @@ class FakeLLM:
     # Modes for the next calls, used before `mode` (e.g. [HANG] then GOOD).
     script: list[str] = field(default_factory=list)
     port: int = 0
+    reply: str = REPLY
+    chunks: int = 10
+    chunk_delay: float = 0.0
+    leak_text: str = "Paris"
+    # When each streamed reply's first content chunk was sent (time.monotonic()).
+    first_chunk_at: list[float] = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
@@ -96,11 +116,57 @@ def _answer(body: dict[str, Any]) -> str:
     return json.dumps(quiz_json(int(wants_quiz.group(1)) if wants_quiz else 5))
 
 
+def _pieces(text: str, count: int) -> list[str]:
+    size = max(1, -(-len(text) // max(1, count)))
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> bytes:
+    body = {
+        "id": "chatcmpl-test",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    return f"data: {json.dumps(body)}\n\n".encode()
+
+
+def _stream(fake: FakeLLM, body: dict[str, Any], mode: str) -> StreamingResponse:
+    model = body.get("model", "fake")
+    text = fake.reply if mode != LEAK else f"The answer is {fake.leak_text}, of course."
+    pieces = _pieces(text, fake.chunks)
+
+    async def events() -> AsyncIterator[bytes]:
+        yield _chunk(model, {"role": "assistant", "content": ""})
+        for n, piece in enumerate(pieces):
+            if n and fake.chunk_delay:
+                await asyncio.sleep(fake.chunk_delay)
+            if mode == BREAK and n == 3:
+                raise ConnectionResetError("the fake breaks the stream")
+            if n == 0:
+                fake.first_chunk_at.append(time.monotonic())
+            yield _chunk(model, {"content": piece})
+            if mode == STALL:
+                await asyncio.sleep(3600)
+        yield _chunk(model, {}, "stop")
+        if (body.get("stream_options") or {}).get("include_usage"):
+            prompt = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 4
+            usage = {"prompt_tokens": prompt, "completion_tokens": len(pieces)}
+            usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+            yield f"data: {json.dumps({'id': 'chatcmpl-test', 'object': 'chat.completion.chunk', 'created': 0, 'model': model, 'choices': [], 'usage': usage})}\n\n".encode()
+        yield b"data: [DONE]\n\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream")
+
+
 def build_app(fake: FakeLLM) -> Starlette:
-    async def completions(request: Request) -> JSONResponse:
+    async def completions(request: Request) -> Any:
         body = await request.json()
         fake.requests.append(body)
         mode = fake.next_mode()
+        if body.get("stream") and mode in (GOOD, BREAK, STALL, LEAK):
+            return _stream(fake, body, mode)
         if mode == HANG:
             await asyncio.sleep(3600)
         if mode == ERROR:

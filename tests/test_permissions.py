@@ -13,6 +13,7 @@ import pytest
 from httpx_ws import WebSocketDisconnect
 
 from db import recommendations as recommendations_db
+from db import tutor as tutor_db
 from db.engine import asyncpg_connection
 from learntwin_graphql import permissions
 from learntwin_graphql.auth import ANONYMOUS, Principal, Role
@@ -71,6 +72,8 @@ EVERYONE = frozenset({"anonymous", "ADMIN", "INSTRUCTOR", "LEARNER"})
 SIGNED_IN = frozenset({"ADMIN", "INSTRUCTOR", "LEARNER"})
 STAFF = frozenset({"ADMIN", "INSTRUCTOR"})
 ADMIN_ONLY = frozenset({"ADMIN"})
+OWNER = frozenset({"LEARNER"})  # the learner whose session it is (staff read, never post)
+NOBODY = frozenset()
 FEATURES = {"comprehension": 50, "attention": 50, "focus": 50, "retention": 50}
 
 
@@ -396,6 +399,102 @@ RULES = [
         'subscription { recommendationUpdated(studentId: "s-other") { id } }',
         STAFF,
     ),
+    Rule(
+        "Query.chatSession",
+        "query($c: ID!) { chatSession(id: $c) { id messages { edges { cursor } } } }",
+        SIGNED_IN,
+        {"c": "$own-chat"},
+    ),
+    Rule(
+        "Query.chatSession",
+        "query($c: ID!) { chatSession(id: $c) { id } }",
+        STAFF,
+        {"c": "$other-chat"},
+    ),
+    Rule(
+        "Query.chatMessage",
+        "query($m: ID!) { chatMessage(id: $m) { id } }",
+        SIGNED_IN,
+        {"m": "$own-reply"},
+    ),
+    Rule(
+        "Query.chatMessage",
+        "query($m: ID!) { chatMessage(id: $m) { id } }",
+        STAFF,
+        {"m": "$other-reply"},
+    ),
+    Rule(
+        "Mutation.startChatSession",
+        'mutation { startChatSession(input: {studentId: "s-own"}) { id } }',
+        SIGNED_IN,
+    ),
+    Rule(
+        "Mutation.startChatSession",
+        'mutation { startChatSession(input: {studentId: "s-other"}) { id } }',
+        STAFF,
+    ),
+    Rule(
+        "Mutation.updateChatSession",
+        'mutation($c: ID!) { updateChatSession(input: {id: $c, title: "T"}) { id } }',
+        OWNER,
+        {"c": "$own-chat"},
+    ),
+    Rule(
+        "Mutation.updateChatSession",
+        'mutation($c: ID!) { updateChatSession(input: {id: $c, title: "T"}) { id } }',
+        NOBODY,
+        {"c": "$other-chat"},
+    ),
+    Rule(
+        "Mutation.sendTutorMessage",
+        'mutation($c: ID!, $k: String!) { sendTutorMessage(input: {sessionId: $c, content: "Hi",'
+        " clientMessageId: $k}) { reply { id } } }",
+        OWNER,
+        {"c": "$own-chat", "k": "$email"},
+    ),
+    Rule(
+        "Mutation.sendTutorMessage",
+        'mutation($c: ID!) { sendTutorMessage(input: {sessionId: $c, content: "Hi",'
+        ' clientMessageId: "k"}) { reply { id } } }',
+        NOBODY,
+        {"c": "$other-chat"},
+    ),
+    Rule(
+        "Mutation.cancelTutorReply",
+        "mutation($m: ID!) { cancelTutorReply(messageId: $m) { id } }",
+        OWNER,
+        {"m": "$own-reply"},
+    ),
+    Rule(
+        "Mutation.cancelTutorReply",
+        "mutation($m: ID!) { cancelTutorReply(messageId: $m) { id } }",
+        NOBODY,
+        {"m": "$other-reply"},
+    ),
+    Rule(
+        "Mutation.deleteChatSession",
+        "mutation($c: ID!) { deleteChatSession(id: $c) }",
+        OWNER,
+        {"c": "$own-chat-to-delete"},
+    ),
+    Rule(
+        "Mutation.deleteChatSession",
+        "mutation($c: ID!) { deleteChatSession(id: $c) }",
+        NOBODY,
+        {"c": "$other-chat"},
+    ),
+    Rule(
+        "Subscription.tutorReply",
+        "subscription($m: ID!) { tutorReply(messageId: $m) { seq } }",
+        SIGNED_IN,
+        {"m": "$own-reply"},
+    ),
+    Rule(
+        "Subscription.tutorReply",
+        "subscription($m: ID!) { tutorReply(messageId: $m) { seq } }",
+        STAFF,
+        {"m": "$other-reply"},
+    ),
 ]
 
 
@@ -452,8 +551,10 @@ async def _seed(gql: Any, jobs: Any) -> dict[str, str]:
         )
         enrolled[student] = made["data"]["enroll"]["id"]
     seeded = await _seed_plans(gql, jobs)
+    chats = await _seed_chats(gql, jobs, token)
     return {
         **seeded,
+        **chats,
         "$own-enrollment": enrolled["s-own"],
         "$other-enrollment": enrolled["s-other"],
         "$course": course_id,
@@ -510,6 +611,44 @@ async def _seed_plans(gql: Any, jobs: Any) -> dict[str, str]:
             )
         for role, row in zip(sorted(EVERYONE), rows, strict=True):
             found[f"${name}-answer:{role}"] = row["id"]
+    return found
+
+
+async def _seed_chats(gql: Any, jobs: Any, token: str) -> dict[str, str]:
+    """A session of each student with a message and its reply, and one more of the
+    learner's to delete."""
+    start = "mutation($s: ID!) { startChatSession(input: {studentId: $s}) { id } }"
+    found: dict[str, str] = {}
+    for key in ("$own-chat", "$own-chat-to-delete"):
+        made = await gql(start, {"s": "s-own"}, token=token)
+        found[key] = made["data"]["startChatSession"]["id"]
+    sent = await gql(
+        'mutation($c: ID!) { sendTutorMessage(input: {sessionId: $c, content: "Why?",'
+        ' clientMessageId: "seed"}) { reply { id } } }',
+        {"c": found["$own-chat"]},
+        token=token,
+    )
+    found["$own-reply"] = sent["data"]["sendTutorMessage"]["reply"]["id"]
+    other = await gql(start, {"s": "s-other"})
+    found["$other-chat"] = other["data"]["startChatSession"]["id"]
+    session = (await tutor_db.sessions_by_id(jobs.runtime.engine, [found["$other-chat"]]))[
+        found["$other-chat"]
+    ]
+    async with jobs.runtime.engine.begin() as conn:
+        _, reply = await tutor_db.insert_pair(
+            await asyncpg_connection(conn),
+            session,
+            "Why?",
+            "seed",
+            {
+                "content": "Because.",
+                "status": "COMPLETE",
+                "source": "FALLBACK",
+                "guardrails": [],
+                "completed": True,
+            },
+        )
+    found["$other-reply"] = reply["id"]
     return found
 
 

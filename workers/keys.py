@@ -73,6 +73,19 @@ def plans_job_id(student_id: str) -> str:
     return f"learntwin:plans:{student_id}"
 
 
+# --- tutor replies ---------------------------------------------------------------------
+
+
+def tutor_stream(message_id: str) -> str:
+    """The numbered events of one streamed reply (a Redis Stream; entry ids 0-<seq>)."""
+    return f"learntwin:tutor:{message_id}"
+
+
+def tutor_cancel(message_id: str) -> str:
+    """Set when the learner cancels the reply: the worker streaming it stops."""
+    return f"learntwin:tutor-cancel:{message_id}"
+
+
 # --- worker heartbeats --------------------------------------------------------------------
 
 # One key per live worker (WORKER_PREFIX + its name, with a short TTL) and a set of the

@@ -8,7 +8,10 @@ so callers fall back to their deterministic path; with no key configured no call
 
 from __future__ import annotations
 
-from typing import TypeVar
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import openai
 from pydantic import BaseModel
@@ -16,6 +19,19 @@ from pydantic import BaseModel
 from ml.llm import LLMAnswer, parse_json_answer
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class StreamFailed(Exception):
+    """The streamed answer broke off (an error, a stall, a malformed stream)."""
+
+
+@dataclass
+class StreamUsage:
+    """Filled in while a reply streams: the model's name and its token counts."""
+
+    model: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
 
 
 class LLMClient:
@@ -78,3 +94,41 @@ class LLMClient:
             content = (completion.choices[0].message.content or "") if completion.choices else ""
             return parse_json_answer(content, model)
         return LLMAnswer(None, last_reason)
+
+    async def stream_chat(
+        self, messages: Sequence[dict[str, str]], usage: StreamUsage, *, stall: float
+    ) -> AsyncIterator[str]:
+        """The reply's text as it is written (usage filled in when the endpoint sends
+        it). Raises StreamFailed on any failure, including `stall` seconds without a
+        chunk; no retries once text has started to flow."""
+        if self._client is None:
+            raise StreamFailed("no LLM configured (OPENAI_API_KEY unset)")
+        try:
+            async with asyncio.timeout(stall):
+                stream: Any = await self._client.chat.completions.create(
+                    model=self.model,
+                    messages=list(messages),  # type: ignore[arg-type]
+                    stream=True,
+                    stream_options={"include_usage": True},
+                )
+            chunks = aiter(stream)
+            while True:
+                try:
+                    async with asyncio.timeout(stall):
+                        chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    return
+                usage.model = getattr(chunk, "model", None) or usage.model
+                if getattr(chunk, "usage", None) is not None:
+                    usage.prompt_tokens = chunk.usage.prompt_tokens
+                    usage.completion_tokens = chunk.usage.completion_tokens
+                for choice in chunk.choices or ():
+                    text = getattr(choice.delta, "content", None)
+                    if text:
+                        yield text
+        except TimeoutError as exc:
+            raise StreamFailed(f"no chunk for {stall:g} s") from exc
+        except openai.OpenAIError as exc:
+            raise StreamFailed(f"{type(exc).__name__}: {exc}") from exc
+        except (ValueError, KeyError, AttributeError, TypeError) as exc:  # a malformed stream
+            raise StreamFailed(f"malformed stream: {type(exc).__name__}: {exc}") from exc

@@ -17,6 +17,7 @@ from workers.keys import QUEUE_NAME
 from workers.llm import LLMClient
 from workers.running import LearnTwinWorker
 from workers.sweep import sweep
+from workers.tutor_replies import TUTOR_REPLY, tutor_reply
 
 SWEEP_EVERY_SECONDS = 5
 
@@ -46,6 +47,8 @@ def build_worker(
         func(job, name=job.__name__, timeout=config.job_timeout, max_tries=config.arq_max_tries)
         for job in (generate_quiz, analyze_profile, train_model)
     ]
+    # A reply is tried twice: a second try after a crash closes it with the fallback.
+    functions.append(func(tutor_reply, name=TUTOR_REPLY, timeout=config.job_timeout, max_tries=2))
     functions += list(jobs)
     # Cron timeouts count in arq's in-progress mark (the longest timeout + 10 s), which
     # decides how soon a dead worker's job runs again: keep them short. Each tick runs on

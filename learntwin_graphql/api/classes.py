@@ -15,6 +15,7 @@ from learntwin_graphql.api.priority import PriorityEnum
 from learntwin_graphql.api.profiles import Profile
 from learntwin_graphql.api.quizzes import QuizAttempt
 from learntwin_graphql.api.skills import StudentLearning
+from learntwin_graphql.api.tutor_ops import StudentChats
 from learntwin_graphql.batching import batched, load_each, mapped, one
 from learntwin_graphql.context import Info
 from learntwin_graphql.pagination import (
@@ -182,7 +183,7 @@ async def _student_profiles(info: Info, students: Sequence[Student]) -> list[Any
 
 
 @strawberry.type
-class Student(StudentLearning, StudentEnrollments, StudentPlans):
+class Student(StudentLearning, StudentEnrollments, StudentPlans, StudentChats):
     id: strawberry.ID
 
     @strawberry.field
