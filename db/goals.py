@@ -239,3 +239,10 @@ async def store_path(conn: asyncpg.Connection, goal_id: str, fields: Row) -> Row
     )
     assert row is not None
     return dict(row)
+
+
+async def set_estimate(conn: asyncpg.Connection, path_id: str, estimate: date | None) -> None:
+    """Refresh a version's estimated completion date (an estimate, not part of its steps)."""
+    await conn.execute(
+        "UPDATE learning_paths SET estimated_completion_date = $2 WHERE id = $1", path_id, estimate
+    )

@@ -66,11 +66,12 @@ async def mastery_of_pairs(
 async def progress_of_pairs(
     target: Target, pairs: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], Row]:
-    """By (lesson, student): the stored progress status; untouched lessons are absent."""
+    """By (lesson, student): the stored progress status and newest activity; untouched
+    lessons are absent."""
     rows = await fetch(
         target,
         """
-        SELECT p.lesson_id, p.student_id, p.status FROM lesson_progress AS p
+        SELECT p.lesson_id, p.student_id, p.status, p.last_activity_at FROM lesson_progress AS p
         WHERE (p.student_id, p.lesson_id) IN (SELECT s, l FROM unnest($1::text[], $2::text[]) AS u(l, s))
         """,
         [lesson for lesson, _ in pairs],
@@ -138,7 +139,8 @@ async def level_summaries(target: Target, student_ids: Sequence[str]) -> dict[st
     rows = await fetch(
         target,
         """
-        SELECT l.student_id, l.skill_id, k.name, l.p_mastery, l.opportunities, l.recent
+        SELECT l.student_id, l.skill_id, k.name, l.p_mastery, l.opportunities, l.recent,
+               l.last_practiced_at
         FROM skill_levels AS l JOIN skills AS k ON k.id = l.skill_id
         WHERE l.student_id = ANY($1::text[]) AND l.opportunities > 0
         ORDER BY l.student_id, l.skill_id
@@ -172,8 +174,9 @@ async def lesson_efforts(target: Target, student_ids: Sequence[str]) -> dict[str
 async def activity_events(
     target: Target, student_ids: Sequence[str], since: datetime, until: datetime
 ) -> dict[str, list[Row]]:
-    """Per student, oldest first: every lesson activity and quiz submission in
-    [since, until): kind LESSON or QUIZ, `at`, active seconds, content type, score."""
+    """Per student, oldest first: every lesson activity, quiz submission and tutor turn
+    (a message the learner sent) in [since, until): kind LESSON, QUIZ or TUTOR, `at`,
+    active seconds, content type, score."""
     rows = await fetch(
         target,
         """
@@ -186,6 +189,11 @@ async def activity_events(
         SELECT q.student_id, 'QUIZ', q.submitted_at, 0, NULL, q.score
         FROM quiz_attempts AS q
         WHERE q.student_id = ANY($1::text[]) AND q.submitted_at >= $2 AND q.submitted_at < $3
+        UNION ALL
+        SELECT m.student_id, 'TUTOR', m.created_at, 0, NULL, NULL
+        FROM chat_messages AS m
+        WHERE m.student_id = ANY($1::text[]) AND m.role = 'USER'
+          AND m.created_at >= $2 AND m.created_at < $3
         ORDER BY 1, 3
         """,
         list(student_ids),
@@ -253,9 +261,42 @@ async def open_enrollments(target: Target, student_id: str) -> list[Row]:
                          WHERE l.course_id = e.course_id AND l.published
                            AND l.deleted_at IS NULL), '{}') AS lesson_ids
         FROM enrollments AS e JOIN courses AS c ON c.id = e.course_id
-        WHERE e.student_id = $1 AND e.status = 'ACTIVE'
+        WHERE e.student_id = $1 AND e.status = 'ACTIVE' AND c.published
         ORDER BY e.enrolled_at, e.id
         """,
         student_id,
     )
     return [dict(row) for row in rows]
+
+
+async def active_days(
+    target: Target, zones: dict[str, str], since: datetime, until: datetime
+) -> dict[str, list[Any]]:
+    """Per student: the distinct local dates (in the student's zone, an IANA name) with a
+    lesson activity, quiz submission or tutor turn in [since, until), oldest first."""
+    students = sorted(zones)
+    rows = await fetch(
+        target,
+        """
+        SELECT o.id AS student_id, d.day FROM unnest($1::text[], $2::text[]) AS o(id, zone)
+        CROSS JOIN LATERAL (
+            SELECT DISTINCT (t.at AT TIME ZONE o.zone)::date AS day FROM (
+                SELECT occurred_at AS at FROM lesson_activities
+                WHERE student_id = o.id AND occurred_at >= $3 AND occurred_at < $4
+                UNION ALL
+                SELECT submitted_at FROM quiz_attempts
+                WHERE student_id = o.id AND submitted_at >= $3 AND submitted_at < $4
+                UNION ALL
+                SELECT created_at FROM chat_messages
+                WHERE student_id = o.id AND role = 'USER' AND created_at >= $3
+                  AND created_at < $4
+            ) AS t
+        ) AS d
+        ORDER BY 1, 2
+        """,
+        students,
+        [zones[s] for s in students],
+        since,
+        until,
+    )
+    return grouped(rows, "student_id", "day")

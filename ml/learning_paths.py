@@ -167,8 +167,8 @@ def path_order(
 
     Each skill's edges are its needed transitive ancestors, so A -> B -> C with only A and C
     needed still puts A before C. Skills ready together (one batch of
-    `topological_order`) go by their lesson's (course_order, position), then difficulty,
-    then id; skills no lesson teaches come after those with a lesson.
+    `topological_order`) go by their lesson's course order, then its difficulty, then its
+    place in the course, then id; skills no lesson teaches come after those with a lesson.
     """
     needed_set = set(needed)
     edges = {s: sorted((ancestors(graph, [s]) & needed_set) - {s}) for s in needed_set}
@@ -177,7 +177,7 @@ def path_order(
         lesson = chosen.get(skill_id)
         if lesson is None:
             return (1, 0, 0, 0)
-        return (0, lesson.course_order, lesson.position, lesson.difficulty)
+        return (0, lesson.course_order, lesson.difficulty, lesson.position)
 
     return topological_order(edges, key=key)
 
@@ -424,3 +424,30 @@ def completion_date(
     if days > (date.max - today).days:
         return None
     return today + timedelta(days=days)
+
+
+# --- live step status ----------------------------------------------------------------
+
+PENDING, IN_PROGRESS, DONE = "PENDING", "IN_PROGRESS", "DONE"
+
+
+def step_status(
+    kind: str,
+    reason_code: str,
+    lesson_status: str | None,
+    lesson_active_at: datetime | None,
+    practised_at: Sequence[datetime | None],
+    made_at: datetime,
+) -> str:
+    """A step's state now, from the lesson's progress (status, newest activity) and its
+    skills' newest practice, against when the version was made.
+
+    A REVIEW step is DONE once every one of its skills was practised after the version
+    was made; a REMEDIATION step (its lesson was completed before) once the lesson saw
+    activity after that; any other LEARN step by the lesson's own status."""
+    if kind == REVIEW:
+        done = bool(practised_at) and all(at is not None and at > made_at for at in practised_at)
+        return DONE if done else PENDING
+    if reason_code == REMEDIATION:
+        return DONE if lesson_active_at is not None and lesson_active_at > made_at else PENDING
+    return {"COMPLETED": DONE, "IN_PROGRESS": IN_PROGRESS}.get(lesson_status or "", PENDING)

@@ -112,6 +112,10 @@ async def test_bad_ranges_and_zones_are_refused(gql):
         ({"tz": "Mars/Olympus"}, "timezone"),
         ({"tz": "europe/paris"}, "timezone"),
         ({"tz": ""}, "timezone"),
+        # at the calendar's ends: refused, never an overflow inside
+        ({"to": "0001-01-05T00:00:00Z"}, "to"),
+        ({"from": "0001-01-01T00:00:00Z", "to": "0001-06-01T00:00:00Z"}, "to"),
+        ({"to": "9999-12-31T23:00:00Z", "tz": "Pacific/Kiritimati"}, "to"),
     ):
         body = await gql(DASHBOARD, {"s": "s-bad", **variables})
         assert error_codes(body) == ["BAD_USER_INPUT"], (variables, body)
@@ -482,3 +486,22 @@ async def test_a_class_page_of_dashboards_and_paths_costs_the_same_statements(gq
             assert node["goals"]["edges"][0]["node"]["path"]["steps"], node
         counts[size] = statements
     assert counts[2] == counts[6], counts
+
+
+async def test_a_tutor_turn_counts_as_activity(gql):
+    token = await learner_token(gql, "dash-tutor@example.org", "s-talk")
+    made = await ok(
+        gql, 'mutation { startChatSession(input: {studentId: "s-talk"}) { id } }', token=token
+    )
+    before = await dashboard(gql, "s-talk")
+    assert before["streak"]["current"] == 0 and before["performance"]["activeDays"] == 0
+    await ok(
+        gql,
+        'mutation($c: ID!) { sendTutorMessage(input: {sessionId: $c, content: "Why?",'
+        ' clientMessageId: "d1"}) { reply { id } } }',
+        {"c": made["startChatSession"]["id"]},
+        token=token,
+    )
+    after = await dashboard(gql, "s-talk")
+    assert after["streak"]["current"] == 1 and after["streak"]["activeToday"]
+    assert after["performance"]["activeDays"] == 1

@@ -674,3 +674,29 @@ async def test_nothing_is_stored_when_a_learner_creates_for_someone_else(gql, ru
     assert await count_rows(runtime, learning_goals) == 0
     async with runtime.engine.connect() as conn:
         assert (await conn.scalar(text("SELECT count(*) FROM students WHERE id = 's-victim'"))) == 0
+
+
+async def test_a_lesson_completed_without_mastery_is_a_pending_remediation_step(gql):
+    """a1 completed at its minimum score, basics still low: the step to revisit it is
+    pending (not DONE because the lesson was completed once), and it is what comes next."""
+    c = await course(gql)
+    await ok(gql, ENROLL, {"c": c["id"], "s": "s-remedy"})
+    await ok(gql, ACTIVITY, activity(c["a1"], "s-remedy", "r1", score=60))
+    made = await create_goal(gql, "s-remedy", ["basics"])
+    steps = made["path"]["steps"]
+    assert [(s["lesson"]["id"], s["reasonCode"], s["status"]) for s in steps] == [
+        (c["a1"], "REMEDIATION", "PENDING")
+    ]
+    recs = await ok(
+        gql,
+        'query { student(id: "s-remedy") { recommendations { edges { node { kind lesson { id } } } } } }',
+    )
+    kinds = [
+        (e["node"]["kind"], e["node"]["lesson"])
+        for e in recs["student"]["recommendations"]["edges"]
+    ]
+    assert ("NEXT_LESSON", {"id": c["a1"]}) in kinds
+    # revisiting the lesson after the version was made: the step is done
+    await ok(gql, ACTIVITY, activity(c["a1"], "s-remedy", "r2", score=62))
+    again = await goal(gql, made["id"])
+    assert again["path"]["steps"][0]["status"] == "DONE"

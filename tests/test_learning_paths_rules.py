@@ -110,7 +110,7 @@ def test_order_is_transitive_through_skills_that_are_not_needed() -> None:
     assert lesson_ids(plan) == ["la", "lc"]
 
 
-def test_ready_ties_by_course_order_position_difficulty_then_id() -> None:
+def test_ready_ties_by_course_order_difficulty_position_then_id() -> None:
     targets = [Target(s, 0.9) for s in ("x", "y", "z", "q", "p")]
     lessons = [
         lesson("lx", {"x": 1.0}, course_order=1, position=0),
@@ -120,8 +120,9 @@ def test_ready_ties_by_course_order_position_difficulty_then_id() -> None:
         lesson("lp", {"p": 1.0}, course_order=0, position=1),
     ]
     plan = path(targets, {}, {}, lessons)
-    # (0, 1): p and q tie on everything but the skill id; then (0, 3) by difficulty; then x.
-    assert lesson_ids(plan) == ["lp", "lq", "lz", "ly", "lx"]
+    # Course 0 first, by difficulty: z (2); p and q (5, position 1) tie on everything but
+    # the skill id; y (5, position 3); then course 1: x.
+    assert lesson_ids(plan) == ["lz", "lp", "lq", "ly", "lx"]
 
 
 def test_skills_without_a_lesson_sort_after_ready_skills_with_one() -> None:

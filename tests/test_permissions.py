@@ -332,13 +332,13 @@ RULES = [
     Rule(
         "Mutation.respondToRecommendation",
         "mutation($r: ID!) { respondToRecommendation(input: {id: $r, response: SKIPPED}) { id } }",
-        SIGNED_IN,
+        OWNER,
         {"r": "$own-answer"},  # one per role (an answer is given once), before any recompute
     ),
     Rule(
         "Mutation.respondToRecommendation",
         "mutation($r: ID!) { respondToRecommendation(input: {id: $r, response: SKIPPED}) { id } }",
-        STAFF,
+        NOBODY,
         {"r": "$other-answer"},
     ),
     Rule(

@@ -49,7 +49,20 @@ def nodes(page: dict[str, Any]) -> list[dict[str, Any]]:
     return [e["node"] for e in page["edges"]]
 
 
+_TOKENS: dict[tuple[int, str], str] = {}
+
+
 async def respond(gql: Any, rec_id: str, response: str, note: str | None = None, **auth: Any):
+    """Answer as the recommendation's own learner (only the learner answers), unless
+    credentials are given."""
+    if not auth:
+        found = (await gql(ONE, {"id": rec_id}))["data"]["recommendation"]
+        if found is not None:
+            student = found["studentId"]
+            key = (id(gql), student)
+            if key not in _TOKENS:
+                _TOKENS[key] = await learner_token(gql, f"{student}@example.org", student)
+            auth = {"token": _TOKENS[key]}
     return await gql(RESPOND, {"i": {"id": rec_id, "response": response, "note": note}}, **auth)
 
 
@@ -433,3 +446,29 @@ async def test_a_learner_reads_and_answers_only_its_own_recommendations(gql, app
             ws, {"authorization": f"Bearer {token}"}, query, {"s": "s-other"}
         )
         assert refused_codes(refused) == ["FORBIDDEN"]
+
+
+async def test_pauses_alone_make_a_break_through_the_background_job(gql, jobs):
+    """A check-in with pauses and no skill moves no mastery, yet it is queued."""
+    await course(gql)
+    await create_goal(gql, "s-pauses", ["advanced"])
+    await ingest(gql, metrics("s-pauses", pauses=3, total=5))
+    assert await jobs.run() >= 1
+    assert len(nodes(await recs(gql, "s-pauses", kind="BREAK"))) == 1
+
+
+async def test_enrolling_queues_the_next_lesson(gql, jobs):
+    c = await course(gql)
+    await ok(gql, ENROLL, {"c": c["id"], "s": "s-just-enrolled"})
+    assert await jobs.run() == 1
+    found = nodes(await recs(gql, "s-just-enrolled", kind="NEXT_LESSON"))
+    assert [r["lesson"] for r in found] == [{"id": c["a1"]}]
+
+
+async def test_staff_read_but_never_answer_a_learners_recommendation(gql):
+    await course(gql)
+    await create_goal(gql, "s-staff-answer", ["advanced"])
+    rec = nodes(await recs(gql, "s-staff-answer"))[0]
+    body = await gql(RESPOND, {"i": {"id": rec["id"], "response": "ACCEPTED"}})
+    assert error_codes(body) == ["FORBIDDEN"]
+    assert (await ok(gql, ONE, {"id": rec["id"]}))["recommendation"]["status"] == "OPEN"

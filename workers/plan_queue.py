@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 RECOMPUTE_PLANS = "recompute_plans"
 # Changes this close together are recomputed once.
 COALESCE_SECONDS = 0.2
+# Beyond this many students, a mark leaves the queueing to the sweeper rather than
+# costing the request one round trip per student.
+QUEUE_AT_ONCE = 20
 
 
 async def mark(redis: ArqRedis, student_ids: Iterable[str], trigger: str) -> None:
@@ -30,6 +33,8 @@ async def mark(redis: ArqRedis, student_ids: Iterable[str], trigger: str) -> Non
         return
     try:
         await redis.hset(PLANS_DIRTY, mapping=dict.fromkeys(students, trigger))
+        if len(students) > QUEUE_AT_ONCE:
+            return  # many at once (a course edit): the sweeper queues them within seconds
         for student in students:
             await queue(redis, student)
     except (RedisError, OSError):

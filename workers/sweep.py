@@ -63,6 +63,8 @@ async def expire_recommendations(ctx: dict[str, Any]) -> int:
     async with engine.begin() as conn:
         students = await recommendations_db.expire_due(await asyncpg_connection(conn))
     await publish(ctx["redis"], [recommendation_channel(s) for s in students])
+    # What replaces them (the same target, if still warranted) is made by a recompute.
+    await plan_queue.mark(ctx["redis"], students, "MASTERY_CHANGED")
     return len(students)
 
 
@@ -72,13 +74,16 @@ async def mark_due_reviews(ctx: dict[str, Any]) -> int:
     engine: AsyncEngine = ctx["engine"]
     redis: ArqRedis = ctx["redis"]
     now = datetime.now(UTC)
-    previous = await redis.getset(REVIEWS_SWEPT_AT, now.isoformat())
-    if previous is None:  # the first sweep only sets the mark
-        return 0
-    after = datetime.fromisoformat(previous.decode() if isinstance(previous, bytes) else previous)
-    students = await levels_db.students_due_between(engine, after, now)
-    await plan_queue.mark(redis, students, "REVIEW_DUE")
-    return len(students)
+    previous = await redis.get(REVIEWS_SWEPT_AT)
+    if previous is not None:
+        after = datetime.fromisoformat(
+            previous.decode() if isinstance(previous, bytes) else previous
+        )
+        students = await levels_db.students_due_between(engine, after, now)
+        await plan_queue.mark(redis, students, "REVIEW_DUE")
+    # Moved on only once the window's students are marked: a failed sweep is retried.
+    await redis.set(REVIEWS_SWEPT_AT, now.isoformat())
+    return len(students) if previous is not None else 0
 
 
 async def requeue_plans(ctx: dict[str, Any]) -> int:

@@ -15,6 +15,7 @@ from learntwin_graphql.api.skills import Skill
 from learntwin_graphql.batching import batched, load_each, load_together, mapped, one
 from learntwin_graphql.context import Info
 from learntwin_graphql.errors import NotFound
+from ml.learning_paths import step_status
 
 if TYPE_CHECKING:
     from learntwin_graphql.api.goals import LearningGoal
@@ -26,7 +27,9 @@ GoalType = Annotated["LearningGoal", strawberry.lazy("learntwin_graphql.api.goal
 class PathTrigger(Enum):
     INITIAL = strawberry.enum_value("INITIAL", description="The goal's first version.")
     MASTERY_CHANGED = strawberry.enum_value(
-        "MASTERY_CHANGED", description="The student's mastery or lesson progress changed."
+        "MASTERY_CHANGED",
+        description="The student's mastery, lesson progress or enrolments changed, or time "
+        "moved on.",
     )
     GOAL_CHANGED = strawberry.enum_value("GOAL_CHANGED", description="The goal was edited.")
     CONTENT_CHANGED = strawberry.enum_value(
@@ -99,33 +102,28 @@ async def _step_targets(info: Info, steps: Sequence[PathStep]) -> list[Any]:
 
 async def _step_status(info: Info, steps: Sequence[PathStep]) -> list[Any]:
     loaders = info.context.loaders
-    learn = [s for s in steps if s.kind is PathStepKind.LEARN]
-    reviews = [s for s in steps if s.kind is PathStepKind.REVIEW]
     progress = await load_together(
-        loaders.step_progress, [(s.lesson_id, s.student_id) for s in learn]
+        loaders.step_progress, [(s.lesson_id, s.student_id) for s in steps]
     )
-    pairs = [(s.student_id, k) for s in reviews for k in s.skill_ids]
+    pairs = [(s.student_id, k) for s in steps if s.kind is PathStepKind.REVIEW for k in s.skill_ids]
     levels = dict(zip(pairs, await load_together(loaders.level, pairs), strict=True))
-    status: dict[int, Any] = {}
-    for step, row in zip(learn, progress, strict=True):
-        if isinstance(row, Exception):
-            status[id(step)] = row
+    found: list[Any] = []
+    for step, row in zip(steps, progress, strict=True):
+        practised = [levels.get((step.student_id, k)) for k in step.skill_ids]
+        failed = [v for v in (row, *practised) if isinstance(v, Exception)]
+        if failed:
+            found.append(failed[0])
             continue
-        state = (row or {}).get("status")
-        status[id(step)] = {
-            "COMPLETED": StepStatus.DONE,
-            "IN_PROGRESS": StepStatus.IN_PROGRESS,
-        }.get(state or "", StepStatus.PENDING)
-    for step in reviews:
-        found = [levels[(step.student_id, k)] for k in step.skill_ids]
-        done = all(
-            isinstance(r, dict)
-            and r["last_practiced_at"] is not None
-            and r["last_practiced_at"] > step.version_created_at
-            for r in found
+        state = step_status(
+            step.kind.value,
+            step.reason_code.value,
+            (row or {}).get("status"),
+            (row or {}).get("last_activity_at"),
+            [(r or {}).get("last_practiced_at") for r in practised],
+            step.version_created_at,
         )
-        status[id(step)] = StepStatus.DONE if done else StepStatus.PENDING
-    return [status[id(s)] for s in steps]
+        found.append(StepStatus(state))
+    return found
 
 
 @strawberry.type(description="One step of a path: a lesson to learn or review, and why.")

@@ -10,11 +10,11 @@ from typing import Any
 
 from db import course_writes
 from db import courses as courses_db
-from db import goals as goals_db
 from learntwin_graphql import permissions
 from learntwin_graphql.auth import Principal
 from learntwin_graphql.errors import BadUserInput, NotFound
 from learntwin_graphql.runtime import Runtime
+from learntwin_graphql.services import goals
 from learntwin_graphql.services.course_checks import (
     DESCRIPTION_MAX,
     NULLABLE,
@@ -39,7 +39,6 @@ from learntwin_graphql.services.course_checks import (
     course_columns,
     lesson_columns,
 )
-from workers import plan_queue
 
 __all__ = [
     "CompletionWrite",
@@ -61,13 +60,6 @@ __all__ = [
 # --- courses -------------------------------------------------------------------------------
 
 
-async def content_changed(runtime: Runtime) -> None:
-    """After a commit that may change what lessons teach (or which are published): every
-    student with an active goal gets its paths rebuilt in the background."""
-    students = await goals_db.students_with_active_goals(runtime.reads)
-    await plan_queue.mark(runtime.redis, students, "CONTENT_CHANGED")
-
-
 async def create_course(runtime: Runtime, principal: Principal, course: CourseWrite) -> str:
     """A new, unpublished course (staff); its prerequisite courses must exist."""
     permissions.require_staff(principal)
@@ -79,7 +71,7 @@ async def create_course(runtime: Runtime, principal: Principal, course: CourseWr
         await check_all_exist(conn, "courses", prerequisites, field, "course")
         await course_writes.insert_course(conn, {"id": course_id, **columns})
         await course_writes.set_prerequisites(conn, "course", course_id, prerequisites)
-    await content_changed(runtime)
+    await goals.content_changed(runtime)
     return course_id
 
 
@@ -115,7 +107,7 @@ async def update_course(
             await check_cycles(conn, "course", course_id, prerequisites, field)
             await course_writes.set_prerequisites(conn, "course", course_id, prerequisites)
         await course_writes.update_course(conn, course_id, columns)
-    await content_changed(runtime)
+    await goals.content_changed(runtime)
     return course_id
 
 
@@ -179,7 +171,7 @@ async def create_module(runtime: Runtime, principal: Principal, module: ModuleWr
             },
         )
         await course_writes.set_prerequisites(conn, "module", module_id, prerequisites)
-    await content_changed(runtime)
+    await goals.content_changed(runtime)
     return module_id
 
 
@@ -205,7 +197,7 @@ async def create_lesson(runtime: Runtime, principal: Principal, lesson: LessonWr
         await course_writes.insert_lesson(conn, {**row, "published": True, **columns}, position)
         await course_writes.set_lesson_skills(conn, lesson_id, skills)
         await course_writes.set_lesson_prerequisites(conn, lesson_id, prerequisites)
-    await content_changed(runtime)
+    await goals.content_changed(runtime)
     return lesson_id
 
 
@@ -250,7 +242,7 @@ async def update_lesson(
         if position is not None:
             await course_writes.move_lesson(conn, lesson, position)
         await course_writes.update_lesson(conn, lesson_id, columns)
-    await content_changed(runtime)
+    await goals.content_changed(runtime)
     return lesson_id
 
 
@@ -273,5 +265,5 @@ async def delete_lesson(runtime: Runtime, principal: Principal, lesson_id: str) 
                 raise _Unchanged
     except _Unchanged:
         pass
-    await content_changed(runtime)
+    await goals.content_changed(runtime)
     return lesson_id

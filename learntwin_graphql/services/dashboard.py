@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,8 +33,13 @@ from ml.learner_analytics import (
     trend,
 )
 from ml.learner_model import MASTERED_AT
+from ml.learning_paths import DONE, step_status
 
 DEFAULT_SPAN = timedelta(days=30)
+# The dates a dashboard may cover: far enough from the calendar's ends that the ranges
+# behind it (a streak's reach, a week, any time zone) never leave it.
+EARLIEST = datetime(1971, 1, 1, tzinfo=UTC)
+LATEST = datetime(9998, 12, 31, tzinfo=UTC)
 MAX_SPAN = timedelta(days=366)
 WEEK = timedelta(days=7)
 # How far back a current streak is followed (days before `from` count for it).
@@ -77,6 +82,9 @@ def window(
 ) -> tuple[datetime, datetime]:
     """`to` defaults to now and `from` to 30 days before it; at most 366 days."""
     end = end or now
+    for name, value in (("to", end), ("from", start)):
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise BadUserInput(f"`{name}` must lie in {EARLIEST.year}..{LATEST.year}.", field=name)
     start = start or end - DEFAULT_SPAN
     if start >= end:
         raise BadUserInput("`from` must be before `to`.", field="from")
@@ -94,16 +102,17 @@ async def build(
 ) -> dict[str, DashboardData]:
     ids = list(student_ids)
     zones = await classes.timezones_of(target, ids)
-    since = min(start, end - WEEK)
+    since = min(start, end - WEEK - timedelta(days=1))  # covers 7 local days anywhere
     events = await learner_reads.activity_events(target, ids, since, end)
-    days = await learner_reads.activity_events(target, ids, end - STREAK_REACH, end)
+    chosen = {student: timezone or zones.get(student, "UTC") for student in ids}
+    days = await learner_reads.active_days(target, chosen, end - STREAK_REACH, end)
     signals = await learner_signals.signals_of(target, ids, end, due_by=end)
     goals = await goals_db.goal_pages(target, ids, goals_db.ACTIVE, None, 50)
     all_goals = [g for rows in goals.values() for g in rows]
     paths = await goals_db.active_paths(target, [g["id"] for g in all_goals])
     found = {}
     for student in ids:
-        zone = timezone or zones.get(student, "UTC")
+        zone = chosen[student]
         mine = goals.get(student, [])
         mine.sort(key=lambda g: (g["created_at"], g["id"]))
         found[student] = _dashboard(
@@ -137,14 +146,23 @@ def _event(row: Mapping[str, Any]) -> ActivityEvent:
 
 
 def remaining_minutes(path: Mapping[str, Any] | None, signals: Signals) -> int | None:
-    """The minutes of the path's steps not done yet (LEARN steps by lesson progress)."""
+    """The minutes of the path's steps not done yet (their live status)."""
     if path is None:
         return None
-    done = {row["lesson_id"] for row in signals.efforts if row["status"] == "COMPLETED"}
+    progress = {row["lesson_id"]: row for row in signals.efforts}
+    practised = {row["skill_id"]: row.get("last_practiced_at") for row in signals.levels}
     return sum(
         s["estimated_minutes"]
         for s in path["steps"]
-        if not (s["kind"] == "LEARN" and s["lesson_id"] in done)
+        if step_status(
+            s["kind"],
+            s["reason_code"],
+            (progress.get(s["lesson_id"]) or {}).get("status"),
+            (progress.get(s["lesson_id"]) or {}).get("last_activity_at"),
+            [practised.get(k) for k in s["skills"]],
+            path["created_at"],
+        )
+        != DONE
     )
 
 
@@ -154,7 +172,7 @@ def _dashboard(
     end: datetime,
     zone: str,
     rows: Sequence[Mapping[str, Any]],
-    day_rows: Sequence[Mapping[str, Any]],
+    day_rows: Sequence[date],
     signals: Signals,
     goals: list[dict[str, Any]],
     paths: Mapping[str, Mapping[str, Any]],
@@ -162,14 +180,16 @@ def _dashboard(
     tz = ZoneInfo(zone)
     today = end.astimezone(tz).date()
     events = [_event(r) for r in rows if r["at"] >= start]
-    week = [_event(r) for r in rows if r["at"] >= end - WEEK]
+    # The last 7 local days: today and the 6 before it, from local midnight.
+    week_start = datetime.combine(today - timedelta(days=6), time.min, tzinfo=tz)
+    week = [_event(r) for r in rows if r["at"] >= week_start]
     scores = [(r["at"], r["score"]) for r in rows if r["kind"] == "QUIZ" and r["at"] >= start]
     main = goals[0] if goals else None
     path = paths.get(main["id"]) if main else None
-    streak_now = streak(local_days([_event(r) for r in day_rows], tz), today)
+    streak_now = streak(day_rows, today)
     trend_now = trend(scores, tz)
     pace_now = pace(
-        active_minutes(week, end - WEEK, end),
+        active_minutes(week, week_start.astimezone(UTC), end),
         main["weekly_minutes"] if main else None,
         remaining_minutes(path, signals),
         today,

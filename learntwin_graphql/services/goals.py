@@ -15,11 +15,12 @@ from db import recommendations as recommendations_db
 from db.engine import asyncpg_connection
 from learntwin_graphql import permissions
 from learntwin_graphql.auth import Principal
-from learntwin_graphql.errors import BadUserInput, NotFound
+from learntwin_graphql.errors import BadUserInput, Forbidden, NotFound
 from learntwin_graphql.runtime import Runtime
 from learntwin_graphql.services import plans
 from learntwin_graphql.services.inputs import required_id
 from ml.student_recommendations import can_respond
+from workers import plan_queue
 from workers.events import publish
 from workers.keys import goal_channel, recommendation_channel
 
@@ -126,6 +127,14 @@ def _snapshot(levels: dict[str, dict[str, Any]], targets: list[tuple[str, float]
     ]
 
 
+async def content_changed(runtime: Runtime) -> None:
+    """After a commit that may change what paths are made of (what lessons teach, which
+    are published, the skill graph, a skill's prior): every student with an active goal
+    gets its paths rebuilt in the background."""
+    students = await goals_db.students_with_active_goals(runtime.reads)
+    await plan_queue.mark(runtime.redis, students, plans.CONTENT_CHANGED)
+
+
 async def create(
     runtime: Runtime, principal: Principal, student_id: str, write: GoalWrite
 ) -> dict[str, Any]:
@@ -133,7 +142,6 @@ async def create(
     student = permissions.student_acted_for(principal, required_id(student_id, "input.studentId"))
     assert student is not None
     fields = _checked(write, "input", creating=True)
-    now = datetime.now(UTC)
     async with runtime.engine.begin() as conn:
         raw = await asyncpg_connection(conn)
         await _known_skills(raw, fields["targets"], "input.targetSkills")
@@ -151,7 +159,7 @@ async def create(
             weekly_minutes=fields.get("weekly_minutes"),
             snapshot=_snapshot(levels, fields["targets"]),
         )
-        outcome = await plans.recompute_in(raw, student, plans.GOAL_CHANGED, now)
+        outcome = await plans.recompute_in(raw, student, plans.GOAL_CHANGED, goal_id=goal_id)
         goal = (await goals_db.goals_by_id(raw, [goal_id]))[goal_id]
     await publish(runtime.redis, outcome.channels)
     return goal
@@ -179,17 +187,20 @@ async def update(
     """Change the given fields; the student's paths are rebuilt at once."""
     goal = await goal_for(runtime, principal, goal_id, "input.id")
     fields = _checked(write, "input", creating=False)
-    now = datetime.now(UTC)
     targets = fields.pop("targets", None)
-    if fields.get("status") == "ACTIVE" and goal["status"] == goals_db.COMPLETED:
-        fields["completed_at"] = None
     async with runtime.engine.begin() as conn:
         raw = await asyncpg_connection(conn)
         if targets is not None:
             await _known_skills(raw, targets, "input.targetSkills")
         await goals_db.lock_plans(raw, goal["student_id"])
+        # Read again under the lock: a recompute may have completed it meanwhile.
+        current = (await goals_db.goals_by_id(raw, [goal_id]))[goal_id]
+        if fields.get("status") == "ACTIVE" and current["status"] == goals_db.COMPLETED:
+            fields["completed_at"] = None
         await goals_db.update_goal(raw, goal_id, fields, targets)
-        outcome = await plans.recompute_in(raw, goal["student_id"], plans.GOAL_CHANGED, now)
+        outcome = await plans.recompute_in(
+            raw, goal["student_id"], plans.GOAL_CHANGED, goal_id=goal_id
+        )
         updated = (await goals_db.goals_by_id(raw, [goal_id]))[goal_id]
     await publish(runtime.redis, [*outcome.channels, goal_channel(goal_id)])
     return updated
@@ -213,13 +224,16 @@ async def respond(
     if found is None:
         raise NotFound(f"No recommendation {rec_id!r}.", field="input.id")
     permissions.require_student(principal, found["student_id"])
+    if principal.student_id != found["student_id"]:
+        raise Forbidden("Only the learner answers its recommendations; staff read them.")
     if note is not None and len(note) > NOTE_MAX:
         raise BadUserInput(f"`note` is at most {NOTE_MAX} characters.", field="input.note")
-    now = datetime.now(UTC)
     async with runtime.engine.begin() as conn:
         raw = await asyncpg_connection(conn)
         await goals_db.lock_plans(raw, found["student_id"])
-        if can_respond(found["status"]) and found["expires_at"] <= now:
+        now = datetime.now(UTC)
+        expired = found["expires_at"] is not None and found["expires_at"] <= now
+        if can_respond(found["status"]) and expired:
             await recommendations_db.retire(raw, [rec_id], "EXPIRED")
             row = None
         else:

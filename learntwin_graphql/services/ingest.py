@@ -19,6 +19,7 @@ from learntwin_graphql.errors import BadUserInput
 from learntwin_graphql.runtime import Runtime
 from learntwin_graphql.services import learner_model
 from ml.metrics import REST_FORM, RecordError, RecordForm, validate_batch
+from workers import plan_queue
 from workers.events import publish
 from workers.keys import class_channel
 
@@ -57,4 +58,7 @@ async def ingest(
     # After the commit: subscribers re-read from Postgres, the source of truth.
     await publish(runtime.redis, [class_channel(c) for c in result.class_ids])
     await learner_model.announce(runtime, learners)
+    # Pauses and stuck reports move BREAK and struggling-topic advice: a recompute.
+    checked_in = {r.student_id for r in valid if r.pause or r.stuck} - set(learners)
+    await plan_queue.mark(runtime.redis, sorted(checked_in), "MASTERY_CHANGED")
     return result, errors

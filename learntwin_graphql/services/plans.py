@@ -193,25 +193,31 @@ class Outcome:
 
 
 async def recompute_in(
-    raw: asyncpg.Connection, student_id: str, trigger: str, now: datetime
+    raw: asyncpg.Connection, student_id: str, trigger: str, *, goal_id: str | None = None
 ) -> Outcome:
     """Inside the caller's transaction: take the plan lock, rebuild every active goal's
-    path and the recommendations."""
+    path and the recommendations. With `goal_id` (an edited goal), `trigger` is that
+    goal's; the others were rebuilt because time passed (MASTERY_CHANGED). The clock is
+    read once the lock is held, so a recompute that waited plans for now."""
     await goals_db.lock_plans(raw, student_id)
+    now = datetime.now(UTC)
     goals = await goals_db.active_goals(raw, student_id)
     inputs = await read_inputs(raw, student_id, goals, now)
     active = await goals_db.active_paths(raw, [g["id"] for g in goals])
     outcome = Outcome([], [], [])
     for goal in goals:
+        why = trigger if goal_id is None or goal["id"] == goal_id else MASTERY_CHANGED
         plan = plan_goal(goal, inputs)
         old = active.get(goal["id"])
         old_keys = tuple((s["kind"], s["lesson_id"]) for s in old["steps"]) if old else None
         if old_keys != step_keys(plan.steps):
             row = await goals_db.store_path(
-                raw, goal["id"], _version_fields(goal, plan, old, trigger, inputs)
+                raw, goal["id"], _version_fields(goal, plan, old, why, inputs)
             )
             active[goal["id"]] = row
             outcome.paths.append(row)
+        elif old is not None:
+            await _refresh_estimate(raw, goal, old, inputs)
         if is_reached(targets_of(goal), inputs.mastery):
             changes = {"status": goals_db.COMPLETED, "completed_at": now}
             await goals_db.update_goal(raw, goal["id"], changes, None)
@@ -222,10 +228,23 @@ async def recompute_in(
     return outcome
 
 
+async def _refresh_estimate(
+    raw: asyncpg.Connection,
+    goal: Mapping[str, Any],
+    path: dict[str, Any],
+    inputs: Inputs,
+) -> None:
+    """The completion date is an estimate, not part of the version's steps: kept current
+    for today and the goal's weekly plan on the active version."""
+    estimate = completion_date(path["estimated_minutes"], goal["weekly_minutes"], inputs.today)
+    if estimate != path["estimated_completion_date"]:
+        await goals_db.set_estimate(raw, path["id"], estimate)
+        path["estimated_completion_date"] = estimate
+
+
 async def recompute(engine: AsyncEngine, redis: ArqRedis, student_id: str, trigger: str) -> Outcome:
     """Rebuild the student's plans now and push what changed."""
-    now = datetime.now(UTC)
     async with engine.begin() as conn:
-        outcome = await recompute_in(await asyncpg_connection(conn), student_id, trigger, now)
+        outcome = await recompute_in(await asyncpg_connection(conn), student_id, trigger)
     await publish(redis, outcome.channels)
     return outcome

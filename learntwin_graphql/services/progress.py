@@ -283,7 +283,10 @@ async def enroll(
         if goal is None or goal["student_id"] != student:
             raise BadUserInput(f"No goal {goal_id!r} of this student.", field="input.goalId")
     async with runtime.engine.begin() as conn:
-        return await db.enroll(await asyncpg_connection(conn), student, course_id, goal_id)
+        row = await db.enroll(await asyncpg_connection(conn), student, course_id, goal_id)
+    # The course ranks first for the student's lessons now, and may hold its next lesson.
+    await plan_queue.mark(runtime.redis, [student], "MASTERY_CHANGED")
+    return row
 
 
 async def drop(runtime: Runtime, principal: Principal, enrollment_id: str) -> dict[str, Any]:
@@ -294,6 +297,7 @@ async def drop(runtime: Runtime, principal: Principal, enrollment_id: str) -> di
     async with runtime.engine.begin() as conn:
         row = await db.set_status(await asyncpg_connection(conn), enrollment_id, "DROPPED")
     assert row is not None
+    await plan_queue.mark(runtime.redis, [found["student_id"]], "MASTERY_CHANGED")
     return row
 
 

@@ -15,6 +15,7 @@ from db import learner_reads
 from db import recommendations as recommendations_db
 from learntwin_graphql.services.learner_signals import Signals, lessons_for, signals_of
 from ml.learner_model import card_retrievability
+from ml.learning_paths import step_status
 from ml.student_recommendations import (
     SUPPRESSION,
     Candidate,
@@ -39,14 +40,16 @@ SUPERSEDED = "SUPERSEDED"
 
 
 def step_done(step: Mapping[str, Any], path: Mapping[str, Any], inputs: Inputs) -> str:
-    """A step's live status: a LEARN step by its lesson's progress; a REVIEW step is DONE
-    once each of its skills was practised after the version was made."""
-    if step["kind"] == "REVIEW":
-        practised = [(inputs.levels.get(s) or {}).get("last_practiced_at") for s in step["skills"]]
-        done = all(at is not None and at > path["created_at"] for at in practised)
-        return "DONE" if done else "PENDING"
-    status = (inputs.progress.get(step["lesson_id"]) or {}).get("status")
-    return {"COMPLETED": "DONE", "IN_PROGRESS": "IN_PROGRESS"}.get(status or "", "PENDING")
+    """A step's live status (ml.learning_paths.step_status) from the recompute's reads."""
+    progress = inputs.progress.get(step["lesson_id"]) or {}
+    return step_status(
+        step["kind"],
+        step["reason_code"],
+        progress.get("status"),
+        progress.get("last_activity_at"),
+        [(inputs.levels.get(s) or {}).get("last_practiced_at") for s in step["skills"]],
+        path["created_at"],
+    )
 
 
 def _next_step(

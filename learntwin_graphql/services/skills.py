@@ -13,6 +13,7 @@ from learntwin_graphql import permissions
 from learntwin_graphql.auth import Principal
 from learntwin_graphql.errors import BadUserInput, NotFound
 from learntwin_graphql.runtime import Runtime
+from learntwin_graphql.services import goals
 from ml.learner_model import InvalidParameter, TracingParams, check_tracing, is_skill_id
 from ml.skill_graph import GraphError, check_graph, merged_graph
 
@@ -81,6 +82,7 @@ async def upsert(runtime: Runtime, principal: Principal, batch: Sequence[SkillWr
         except GraphError as error:
             raise BadUserInput(str(error), field="skills", skillIds=error.ids) from None
         await skills_db.upsert(conn, rows)
+    await goals.content_changed(runtime)
     return ids
 
 
@@ -98,6 +100,7 @@ async def set_tracing(
         row = await skills_db.set_tracing(conn, skill_id, vars(params))
     if row is None:
         raise NotFound(f"No skill {skill_id!r}.", field="input.skillId")
+    await goals.content_changed(runtime)
     return row
 
 
