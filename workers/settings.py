@@ -28,7 +28,7 @@ def build_worker(
     config: WorkerConfig,
     *,
     handle_signals: bool = False,
-    max_jobs: int = 10,
+    max_jobs: int = 50,
     burst: bool = False,
     jobs: Sequence[Function] = (),
 ) -> LearnTwinWorker:
@@ -39,6 +39,9 @@ def build_worker(
     is empty, then its `async_run` returns: for tests and one-off runs that only need the
     work done. It runs no sweeper: each tick is queued ahead of its time, so the queue
     would seldom be empty, and finding lost work is the long-running workers' job.
+
+    `max_jobs` runs at once: the jobs wait on the model and the network far more than they
+    compute (a tutor reply streams for seconds), so one worker holds many.
 
     `jobs` are more functions to run, defined by the layers above (e.g. the path
     recomputes, which use the API's services)."""
@@ -85,7 +88,9 @@ def build_worker(
         job_timeout=config.job_timeout,
         max_tries=config.arq_max_tries,
         keep_result=3600,
-        poll_delay=0.05,
+        # A queued job waits half of this on average before a worker sees it (a tutor
+        # reply's first words); polling an idle queue this often costs Redis little.
+        poll_delay=0.01,
         health_check_interval=30,
         log_results=False,
     )

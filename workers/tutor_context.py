@@ -5,6 +5,7 @@ that may go back to the model, and the expected answers the reply must not give 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,21 +77,25 @@ async def reply_context(
     engine: AsyncEngine, reply: dict[str, Any], budget: int
 ) -> ReplyContext | None:
     """Everything the reply needs; None when its session or question is gone."""
-    session = (await tutor_db.sessions_by_id(engine, [reply["session_id"]])).get(
-        reply["session_id"]
+    sessions, messages = await asyncio.gather(
+        tutor_db.sessions_by_id(engine, [reply["session_id"]]),
+        tutor_db.messages_by_id(engine, [reply["reply_to"]]),
     )
-    asked = (await tutor_db.messages_by_id(engine, [reply["reply_to"]])).get(reply["reply_to"])
+    session, asked = sessions.get(reply["session_id"]), messages.get(reply["reply_to"])
     if session is None or asked is None:
         return None
     student, message = session["student_id"], asked["content"]
-    skills = await _focus(engine, session, student, message)
-    lesson = None
-    if session["lesson_id"]:
-        lesson = (await courses.lessons_by_id(engine, [session["lesson_id"]])).get(
-            session["lesson_id"]
-        )
-    mistakes = await tutor_db.recent_mistakes(engine, student, MISTAKES)
-    profile = (await profiles.latest_profiles(engine, [student])).get(student)
+    # Independent reads, each on its own pooled connection: at once.
+    skills, lessons, mistakes, profiles_found, turns, expected = await asyncio.gather(
+        _focus(engine, session, student, message),
+        courses.lessons_by_id(engine, [session["lesson_id"]] if session["lesson_id"] else []),
+        tutor_db.recent_mistakes(engine, student, MISTAKES),
+        profiles.latest_profiles(engine, [student]),
+        tutor_db.history(engine, session["id"], asked["id"], HISTORY_TURNS),
+        tutor_db.unsubmitted_answers(engine, student),
+    )
+    lesson = lessons.get(session["lesson_id"]) if session["lesson_id"] else None
+    profile = profiles_found.get(student)
     grounding = Grounding(
         lesson_title=lesson["title"] if lesson else None,
         objectives=tuple(lesson["learning_objectives"]) if lesson else (),
@@ -102,7 +107,6 @@ async def reply_context(
         profile_summary=profile["summary"] if profile else None,
         profile_weaknesses=tuple(profile["weaknesses"]) if profile else (),
     )
-    turns = await tutor_db.history(engine, session["id"], asked["id"], HISTORY_TURNS)
     history = [Turn(t["role"].lower(), t["content"]) for t in reversed(turns)]
     prompt = build_prompt(
         session["mode"], preferences_of(session["preferences"]), grounding, history, message, budget
@@ -120,5 +124,5 @@ async def reply_context(
         grounding=grounding,
         record=record,
         prompt=prompt,
-        expected=await tutor_db.unsubmitted_answers(engine, student),
+        expected=expected,
     )

@@ -46,17 +46,27 @@ def _event(entry_id: object, fields: dict[object, object]) -> ReplyEvent:
     )
 
 
-async def append(redis: ArqRedis, message_id: str, event: ReplyEvent) -> None:
-    """Add the event under its seq (refused by Redis unless it follows the last one),
-    keep the stream bounded, and push its expiry back."""
+def _fields(event: ReplyEvent) -> dict[str, str]:
     fields = {"kind": event.kind}
     if event.delta is not None:
         fields["delta"] = event.delta
     if event.error is not None:
         fields["error"] = event.error
+    return fields
+
+
+async def append(redis: ArqRedis, message_id: str, event: ReplyEvent) -> None:
+    """Add the event under its seq (refused by Redis unless it follows the last one),
+    keep the stream bounded, and push its expiry back."""
+    await append_all(redis, message_id, [event])
+
+
+async def append_all(redis: ArqRedis, message_id: str, events: list[ReplyEvent]) -> None:
+    """`append` for several events, in order, in one round trip."""
     key = tutor_stream(message_id)
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.xadd(key, fields, id=f"0-{event.seq}", maxlen=MAX_EVENTS, approximate=True)
+        for event in events:
+            pipe.xadd(key, _fields(event), id=f"0-{event.seq}", maxlen=MAX_EVENTS, approximate=True)
         pipe.expire(key, EXPIRE_SECONDS)
         await pipe.execute()
 

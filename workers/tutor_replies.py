@@ -12,6 +12,7 @@ mid-reply, the message is FAILED with the fallback and an ERROR event."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -90,8 +91,9 @@ async def tutor_reply(ctx: dict[str, Any], message_id: str) -> str:
         claimed = await tutor_db.claim(await asyncpg_connection(conn), message_id)
     if claimed is None:  # final already (cancelled, or finished by an earlier try)
         return await _close_stream(engine, redis, message_id)
-    previous = await tutor_events.last(redis, message_id)
-    context = await reply_context(engine, claimed, HISTORY_BUDGET)
+    previous, context = await asyncio.gather(
+        tutor_events.last(redis, message_id), reply_context(engine, claimed, HISTORY_BUDGET)
+    )
     if context is None:
         return await _finish(engine, redis, message_id, 0, {"content": "", "status": "FAILED"})
     seq = previous.seq if previous else 0
@@ -143,25 +145,30 @@ async def _stream(llm: LLMClient, stall: float, context: ReplyContext, writer: _
 
 
 async def _fallback(writer: _Writer, context: ReplyContext) -> str:
-    """The deterministic reply, streamed the same way."""
+    """The deterministic reply, streamed the same way: its pieces as DELTAs, then DONE.
+    It is all known at once, so it is stored first and its events are added in one
+    round trip."""
     text = fallback_reply(context.mode, context.grounding, context.message)
-    writer.holdback = 0
-    for piece in stream_pieces(text):
-        writer.text += piece
-        if not await writer.flush(final=True):
-            return await _close_stream(writer.engine, writer.redis, writer.message_id, writer.seq)
-    return await _complete(writer, context, text, "FALLBACK", StreamUsage(), [])
+    fields = _final_fields(context, text, "FALLBACK", StreamUsage(), [])
+    async with writer.engine.begin() as conn:
+        stored = await tutor_db.finish(await asyncpg_connection(conn), writer.message_id, fields)
+    if stored is None:  # cancelled meanwhile
+        return await _close_stream(writer.engine, writer.redis, writer.message_id, writer.seq)
+    pieces = stream_pieces(text[writer.sent :])
+    events = [ReplyEvent(writer.seq + n, DELTA, piece) for n, piece in enumerate(pieces, 1)]
+    events.append(ReplyEvent(writer.seq + len(pieces) + 1, DONE))
+    await tutor_events.append_all(writer.redis, writer.message_id, events)
+    return str(stored["status"])
 
 
-async def _complete(
-    writer: _Writer,
+def _final_fields(
     context: ReplyContext,
     content: str,
     source: str,
     usage: StreamUsage,
     guardrails: list[dict[str, str]],
-) -> str:
-    fields = {
+) -> dict[str, Any]:
+    return {
         "content": content,
         "status": "COMPLETE",
         "source": source,
@@ -173,6 +180,17 @@ async def _complete(
         else (context.prompt.prompt_tokens if source == "LLM" else None),
         "completion_tokens": usage.completion_tokens,
     }
+
+
+async def _complete(
+    writer: _Writer,
+    context: ReplyContext,
+    content: str,
+    source: str,
+    usage: StreamUsage,
+    guardrails: list[dict[str, str]],
+) -> str:
+    fields = _final_fields(context, content, source, usage, guardrails)
     return await _finish(writer.engine, writer.redis, writer.message_id, writer.seq, fields)
 
 
