@@ -355,3 +355,15 @@ async def unsubmitted_answers(target: Target, student_id: str) -> list[str]:
         student_id,
     )
     return [row["answer"] for row in rows]
+
+
+async def unfinished_replies(target: Target, older_than_seconds: float) -> list[Row]:
+    """Replies still PENDING or STREAMING that were sent more than that long ago."""
+    rows = await fetch(
+        target,
+        f"SELECT {MESSAGE_COLUMNS} FROM chat_messages WHERE role = 'ASSISTANT'"
+        " AND status IN ('PENDING', 'STREAMING')"
+        " AND created_at < now() - make_interval(secs => $1) ORDER BY id LIMIT 100",
+        older_than_seconds,
+    )
+    return [dict(row) for row in rows]

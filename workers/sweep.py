@@ -30,11 +30,13 @@ from db import recommendations as recommendations_db
 from db import tasks
 from db.engine import asyncpg_connection
 from workers import plan_queue
+from workers.config import WorkerConfig
 from workers.events import publish
 from workers.jobs import JOB_FOR_KIND
 from workers.keys import REVIEWS_SWEPT_AT, recommendation_channel, task_channel
 from workers.outages import describe
 from workers.queueing import deadline_of
+from workers.tutor_replies import settle_abandoned
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +55,15 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
         "plans": await requeue_plans(ctx),
         "reviews": await mark_due_reviews(ctx),
         "expired": await expire_recommendations(ctx),
+        "replies": await settle_abandoned(ctx, _reply_grace(ctx)),
     }
+
+
+def _reply_grace(ctx: dict[str, Any]) -> float:
+    """How old an unfinished reply must be before it counts as abandoned: past both
+    tries of its job (each up to the job timeout) and arq's pick-up of the second."""
+    config: WorkerConfig = ctx["config"]
+    return 2 * (config.job_timeout + 10) + SETTLE.total_seconds()
 
 
 async def expire_recommendations(ctx: dict[str, Any]) -> int:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from arq.connections import ArqRedis
+from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
 from redis.exceptions import ResponseError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -241,3 +242,29 @@ async def _close_stream(
     except ResponseError:  # another writer closed it first: its event stands
         log.debug("stream of %s was closed concurrently", message_id)
     return status
+
+
+async def settle_abandoned(ctx: dict[str, Any], older_than: float) -> int:
+    """For the sweeper: a reply no job holds any more (its worker died on its last try,
+    or Redis lost the job) is queued again when nothing of it was sent, and otherwise
+    FAILED with the fallback and an ERROR event. Returns how many were settled."""
+    engine: AsyncEngine = ctx["engine"]
+    redis: ArqRedis = ctx["redis"]
+    settled = 0
+    for row in await tutor_db.unfinished_replies(engine, older_than):
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.exists(in_progress_key_prefix + row["id"], job_key_prefix + row["id"])
+            (held,) = await pipe.execute()
+        if held:
+            continue
+        last = await tutor_events.last(redis, row["id"])
+        if last is None:
+            await redis.delete(result_key_prefix + row["id"])
+            await redis.enqueue_job(TUTOR_REPLY, row["id"], _job_id=row["id"])
+        else:
+            context = await reply_context(engine, row, HISTORY_BUDGET)
+            if context is None:
+                continue
+            await _fail(engine, redis, context, last.seq, "no worker finished the reply")
+        settled += 1
+    return settled
