@@ -24,6 +24,7 @@ from learntwin_graphql.errors import RateLimited, Unauthenticated, http_error_bo
 from learntwin_graphql.fast_lane import FastLane
 from learntwin_graphql.middleware import new_request_id
 from learntwin_graphql.runtime import Runtime
+from learntwin_graphql.ws_protocol import TransportWSHandler
 
 log = logging.getLogger("learntwin.graphql")
 
@@ -54,7 +55,29 @@ class SocketCount:
             self._open.pop(key, None)
 
 
+def credentials_of(params: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(API key, Authorization) from a connection_init payload, sent the way clients send
+    them: `apiKey` / `authorization`, or the HTTP header names in any case (GraphiQL and
+    Apollo pass the same headers as their queries: `X-API-Key`, `Authorization`)."""
+    found: dict[str, str] = {}
+    for key, value in params.items():
+        if isinstance(key, str) and isinstance(value, str) and value:
+            name = key.lower().replace("_", "-")
+            if name in ("apikey", "api-key", "x-api-key"):
+                found.setdefault("key", value)
+            elif name == "authorization":
+                found.setdefault("authorization", value)
+    headers = params.get("headers")
+    if isinstance(headers, dict) and headers is not params:
+        nested = credentials_of(headers)
+        found.setdefault("key", nested[0] or "")
+        found.setdefault("authorization", nested[1] or "")
+    return found.get("key") or None, found.get("authorization") or None
+
+
 class GraphQLView(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = TransportWSHandler
+
     def __init__(self, schema: Any, runtime: Runtime) -> None:
         settings = runtime.settings
         super().__init__(
@@ -160,18 +183,15 @@ class GraphQLView(GraphQL[Context, None]):
         params = context.connection_params
         if not isinstance(params, dict):
             raise ConnectionRejectionError({"message": "connection_init payload must be an object"})
-        api_key = params.get("apiKey")
-        authorization = params.get("authorization") or params.get("Authorization")
-        if not (isinstance(api_key, str) and api_key) and not (
-            isinstance(authorization, str) and authorization
-        ):
+        api_key, authorization = credentials_of(params)
+        if api_key is None and authorization is None:
             raise ConnectionRejectionError(
                 {"message": "credentials required: apiKey or authorization"}
             )
         try:
             principal = await authenticate(
-                api_key=api_key if isinstance(api_key, str) else None,
-                authorization=authorization if isinstance(authorization, str) else None,
+                api_key=api_key,
+                authorization=authorization,
                 settings=self.runtime.settings,
                 engine=self.runtime.reads,
                 limiter=self.runtime.limiter,

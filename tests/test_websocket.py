@@ -33,6 +33,27 @@ async def test_api_key_in_connection_init(app):
         assert second == {"id": "1", "type": "complete"}
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda key, token: {"X-API-Key": key},
+        lambda key, token: {"x-api-key": key},
+        lambda key, token: {"headers": {"X-API-Key": key}},
+        lambda key, token: {"Authorization": f"Bearer {token}"},
+        lambda key, token: {"AUTHORIZATION": f"Bearer {token}"},
+    ],
+)
+async def test_credentials_sent_as_the_queries_headers_are_accepted(app, gql, make):
+    """GraphiQL and Apollo put the same headers in connection_init as on their queries."""
+    token = (await gql(REGISTER, api_key=None))["data"]["register"]["token"]
+    payload = make(ADMIN_KEY, token)
+    async with ws_client(app) as http, ws_connect(http) as ws:
+        ack = await _handshake(ws, payload)
+        assert ack["type"] == "connection_ack", (payload, ack)
+        role = "LEARNER" if "Bearer" in str(payload) else "ADMIN"
+        assert ack["payload"] == {"role": role}
+
+
 async def test_bearer_token_in_connection_init(app, gql):
     token = (await gql(REGISTER, api_key=None))["data"]["register"]["token"]
     async with ws_client(app) as http, ws_connect(http) as ws:
