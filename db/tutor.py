@@ -150,7 +150,9 @@ async def insert_pair(
 ) -> tuple[Row, Row]:
     """The USER message (COMPLETE) and its ASSISTANT reply (`reply`: status, content,
     source, guardrails, completed), and the session's count, time and default title."""
-    user_id, reply_id = _new("msg"), _new("msg")
+    # Made in the same millisecond, the two ids differ only in their random digits:
+    # sorted, the reply always follows the message it answers.
+    user_id, reply_id = sorted((_new("msg"), _new("msg")))
     user = await conn.fetchrow(
         f"""
         INSERT INTO chat_messages (id, session_id, student_id, role, content, status,
