@@ -6,7 +6,7 @@ SHARED := ../shared
 # `make test` checks the exported schema against the base contract and each part whose
 # issue has ended.
 CHECK_CONTRACT ?= yes
-CONTRACT_PARTS := security courses paths
+CONTRACT_PARTS := security courses paths tutor
 
 .PHONY: run test lint schema install install-dev clean
 
