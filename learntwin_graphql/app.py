@@ -108,7 +108,9 @@ def create_app(
 
     app = Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            # Every method reaches the view, which refuses those other than GET and POST
+            # with a GraphQL error body (and `Allow`), like every other GraphQL refusal.
+            Route("/graphql", graphql, methods=None),
             WebSocketRoute("/graphql", graphql),
             *health.routes,
             *export.routes,

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         default_factory=list, validation_alias=_env("ALLOWED_ORIGINS")
     )
     public_url: str | None = Field(None, validation_alias=_env("LEARNTWIN_PUBLIC_URL"))
+    # Host names (host or host:port) this server is reached by; links it makes (export
+    # URLs) use the first one when LEARNTWIN_PUBLIC_URL is unset, never a request's Host.
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=_env("LEARNTWIN_ALLOWED_HOSTS")
+    )
 
     # Limits
     max_page_size: int = Field(500, ge=1, validation_alias=_env("LEARNTWIN_MAX_PAGE_SIZE"))
@@ -133,7 +138,7 @@ class Settings(BaseSettings):
     # Background work
     job_timeout: float = Field(180.0, ge=5, validation_alias=_env("LEARNTWIN_JOB_TIMEOUT"))
 
-    @field_validator("allowed_origins", "tutor_blocked_terms", mode="before")
+    @field_validator("allowed_origins", "allowed_hosts", "tutor_blocked_terms", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

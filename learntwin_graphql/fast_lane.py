@@ -9,9 +9,15 @@ directly by graphql-core, with the same execution context class, context, cost c
 error classification, and answered with the same JSON.
 
 Anything else takes Strawberry's path, which then produces exactly its usual answer:
-another content type, an `Accept` asking for a stream, a batch, `extensions`, a document
-not known yet, an operation that is not a query or a mutation, variables of the wrong
-JSON type, a cost above the limit (Strawberry's path reports it).
+another content type, an `Accept` asking for a stream, a batch, `extensions` (so every
+persisted query, by hash or with its document, is checked and stored there), a document
+not known yet, several operations and no `operationName`, an operation that is not a
+query or a mutation (a subscription), variables of the wrong JSON type, a cost above the
+limit (Strawberry's path reports it).
+
+The answer goes through the view's `create_response`, like Strawberry's: the media type
+negotiated from `Accept` and, for `application/graphql-response+json`, a request error
+(variables that do not coerce) as a 400 without `data`.
 """
 
 from __future__ import annotations

@@ -41,6 +41,7 @@ from learntwin_graphql.config import Settings
 from learntwin_graphql.errors import classify
 from learntwin_graphql.execution import LearnTwinExecutionContext
 from learntwin_graphql.fast_lane import KnownDocuments
+from learntwin_graphql.pagination import describe_connections
 from learntwin_graphql.query_limits import RequestChecks, validation_rules
 
 Query = merge_types(
@@ -83,6 +84,19 @@ Subscription = merge_types(
         TutorSubscription,
     ),
 )
+
+# merge_types takes no description: the merged root types get theirs here.
+ROOT_DESCRIPTIONS = {
+    Query: "Reads. Credentials are an `X-API-Key` header or an `Authorization: Bearer` "
+    "token; what a caller may see follows its role (`viewer` says which): ADMIN and "
+    "INSTRUCTOR see every class and student, a LEARNER its own student.",
+    Mutation: "Writes. Failures come back as errors with `extensions.code` "
+    "(BAD_USER_INPUT with `field`, UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, RATE_LIMITED).",
+    Subscription: "Live updates over WebSocket (graphql-transport-ws at /graphql): each "
+    "sends the current state first where it has one, then every change.",
+}
+for root, text in ROOT_DESCRIPTIONS.items():
+    root.__strawberry_definition__.description = text  # type: ignore[attr-defined]
 
 
 class BatchedExecutionContext(BatchedFields, LearnTwinExecutionContext):
@@ -164,6 +178,7 @@ def build_schema(settings: Settings | None = None) -> LearnTwinSchema:
         ),
     )
     argument_checks.install(built._schema, settings.max_string_length)
+    describe_connections(built._schema)
     # Calendar dates are part of the API (the contract declares `Date`) before a field of
     # this schema returns one: declared with the scalar map's definition all the same.
     built._schema.type_map.setdefault("Date", built.schema_converter.from_scalar(date))

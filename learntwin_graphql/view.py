@@ -1,4 +1,25 @@
-"""The GraphQL endpoint: HTTP and graphql-transport-ws, with the context built per request."""
+"""The GraphQL endpoint: HTTP and graphql-transport-ws, with the context built per request.
+
+Over HTTP it follows the GraphQL over HTTP spec:
+
+- the answer is `application/graphql-response+json` when the client's Accept prefers it
+  (listed before `application/json`, or with a higher q), else `application/json`
+  (also for `*/*`, no Accept, or an Accept naming neither);
+- with `application/graphql-response+json` a request error (a document that does not
+  parse or validate, variables that do not coerce, no query, several operations and no
+  `operationName`, a cost over the limit) is a 400 whose body has no `data`; with
+  `application/json` it stays a 200 with `"data": null` (as the spec allows). Field errors
+  are 200 with `data` for both;
+- every refusal before execution is a GraphQL JSON body, `{"errors": [{"message",
+  "extensions": {"code"}}]}` (see `errors.http_error_body`), never text: a POST without
+  an `application/json` body is a 415, a body that is not JSON or not an object a 400,
+  a method other than GET and POST a 405 with `Allow: GET, POST`, a mutation over GET a
+  405 with `Allow: POST`;
+- a subscription sent over HTTP is refused with BAD_USER_INPUT: subscriptions need the
+  WebSocket (graphql-transport-ws at /graphql);
+- automatic persisted queries (Apollo's) in POST bodies and GET parameters, see
+  `persisted_queries`.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +30,7 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, OperationType
 from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -16,17 +38,111 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 
 from learntwin_graphql.auth import AuthError, TooManyAttempts, authenticate, client_address
 from learntwin_graphql.context import Context
-from learntwin_graphql.errors import RateLimited, Unauthenticated, http_error_body
+from learntwin_graphql.errors import (
+    INTERNAL_SERVER_ERROR,
+    SERVICE_UNAVAILABLE,
+    BadUserInput,
+    RateLimited,
+    Unauthenticated,
+    http_error_body,
+)
 from learntwin_graphql.fast_lane import FastLane
+from learntwin_graphql.graphiql import graphiql_html
 from learntwin_graphql.middleware import new_request_id
+from learntwin_graphql.persisted_queries import (
+    PersistedQueries,
+    PersistedQueryError,
+    is_persisted,
+)
+from learntwin_graphql.query_limits import _parse, operation_named
 from learntwin_graphql.runtime import Runtime
 from learntwin_graphql.ws_protocol import TransportWSHandler
 
 log = logging.getLogger("learntwin.graphql")
+
+JSON = "application/json"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+SUBSCRIPTION_OVER_HTTP = "Subscriptions need the WebSocket: graphql-transport-ws at /graphql."
+
+
+class RequestRefused(HTTPException):
+    """A request answered with one GraphQL error before execution: its status, code and
+    any headers (`Allow` for a 405)."""
+
+    def __init__(
+        self,
+        status_code: int,
+        reason: str,
+        *,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(status_code, reason)
+        self.code = code
+        self.headers = headers or {}
+
+
+def _media_ranges(accept: str) -> list[tuple[str, float]]:
+    ranges = []
+    for item in accept.split(","):
+        media, *params = item.split(";")
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value.strip())
+                except ValueError:
+                    q = 0.0
+        ranges.append((media.strip().lower(), q))
+    return ranges
+
+
+def negotiate(accept: str | None) -> str:
+    """The media type of the answer: `application/graphql-response+json` when `accept`
+    names it with a higher q than `application/json` (or its wildcards), or the same q
+    and earlier; `application/json` otherwise."""
+    if not accept or "graphql-response+json" not in accept:
+        return JSON
+    best: dict[str, tuple[float, int]] = {}
+    for index, (media, q) in enumerate(_media_ranges(accept)):
+        if media == GRAPHQL_RESPONSE:
+            kind = GRAPHQL_RESPONSE
+        elif media in (JSON, "application/*", "*/*"):
+            kind = JSON
+        else:
+            continue
+        if kind not in best or q > best[kind][0]:
+            best[kind] = (q, index)
+    graphql_q, graphql_at = best.get(GRAPHQL_RESPONSE, (0.0, 0))
+    json_q, json_at = best.get(JSON, (0.0, 0))
+    if graphql_q > 0 and (graphql_q > json_q or (graphql_q == json_q and graphql_at < json_at)):
+        return GRAPHQL_RESPONSE
+    return JSON
+
+
+def is_request_error(payload: object) -> bool:
+    """A GraphQL response for a request that did not start executing: no data and only
+    errors about the request itself (no path; not an outage or a bug)."""
+    if not isinstance(payload, dict) or payload.get("data") is not None:
+        return False
+    errors = payload.get("errors")
+    if not errors:
+        return False
+    for error in errors:
+        if not isinstance(error, dict) or error.get("path") is not None:
+            return False
+        code = (error.get("extensions") or {}).get("code")
+        if code in (INTERNAL_SERVER_ERROR, SERVICE_UNAVAILABLE):
+            return False
+    return True
 
 
 def request_id_of(request: Request | WebSocket) -> str:
@@ -98,20 +214,41 @@ class GraphQLView(GraphQL[Context, None]):
             if settings.http_fast_lane and known is not None
             else None
         )
+        self.persisted_queries = PersistedQueries(runtime.redis)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
             await self._websocket(scope, receive, send)
             return
         request = Request(scope=scope, receive=receive)
+        accept = None
+        for name, value in scope["headers"]:
+            if name == b"accept":
+                accept = value.decode("latin-1")
+                break
+        media_type = request.state.graphql_media_type = negotiate(accept)
         try:
             response = None
-            if self.fast_lane is not None and scope["method"] == "POST":
+            method = scope["method"]
+            if method not in ("GET", "POST"):
+                raise RequestRefused(
+                    405, "GraphQL is served over GET and POST.", headers={"Allow": "GET, POST"}
+                )
+            if self.fast_lane is not None and method == "POST":
                 response = await self.fast_lane.answer(request)
             if response is None:  # the body read by the fast lane stays readable
                 response = await self.run(request)
+        except RequestRefused as exc:
+            body = http_error_body(
+                exc.status_code, exc.reason, **({"code": exc.code} if exc.code else {})
+            )
+            response = JSONResponse(body, exc.status_code, exc.headers, media_type=media_type)
         except HTTPException as exc:
-            response = JSONResponse(http_error_body(exc.status_code, exc.reason), exc.status_code)
+            body = http_error_body(exc.status_code, exc.reason)
+            response = JSONResponse(body, exc.status_code, media_type=media_type)
+        except PersistedQueryError as exc:
+            body = http_error_body(exc.status, exc.message, code=exc.code)
+            response = JSONResponse(body, exc.status, media_type=media_type)
         await response(scope, receive, send)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -130,6 +267,122 @@ class GraphQLView(GraphQL[Context, None]):
             credential = getattr(websocket.state, "credential", None)
             if credential is not None:
                 self.sockets.close(credential)
+
+    @property
+    def graphql_ide_html(self) -> str:
+        """GraphiQL with a headers example whose subscriptions use the same headers."""
+        return graphiql_html(self.settings)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET carrying a persisted query's hash has no `query` either: it is no page view.
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request
+        )
+
+    async def parse_http_body(self, request_adapter: Any) -> Any:
+        if request_adapter.method == "POST":
+            content_type, _ = parse_content_type(request_adapter.content_type or "")
+            if content_type != JSON:
+                raise RequestRefused(
+                    415,
+                    "Unsupported content type: send the request as application/json.",
+                )
+        return await super().parse_http_body(request_adapter)
+
+    async def execute_single(  # type: ignore[override]
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        store_as = None
+        if is_persisted(request_data.extensions):
+            assert request_data.extensions is not None
+            request_data.query, store_as = await self.persisted_queries.resolve(
+                request_data.query, request_data.extensions["persistedQuery"]
+            )
+        document = self._parsed(request_data.query)
+        problem = self._operation_problem(request_adapter.method, request_data, document)
+        if problem is not None:
+            return ExecutionResult(data=None, errors=[problem])
+        if store_as is not None and document is not None:
+            # Only a document that parses is kept (one that fails validation fails alike
+            # by its hash).
+            await self.persisted_queries.store(store_as, request_data.query)  # type: ignore[arg-type]
+        return await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+
+    def _parsed(self, query: object) -> DocumentNode | None:
+        """The document (parsed once: the parse is cached for Strawberry's path too), or
+        None when there is none or it does not parse (Strawberry reports that)."""
+        if not isinstance(query, str) or not query:
+            return None
+        try:
+            return _parse(query, self.settings.max_query_tokens)
+        except Exception:  # a syntax error, the token limit, too deep for the parser
+            return None
+
+    def _operation_problem(
+        self, method: str, request: GraphQLRequestData, document: DocumentNode | None
+    ) -> GraphQLError | None:
+        """The request errors Strawberry would not report (or not as the spec wants):
+        several operations and no name, a subscription over HTTP, a mutation over GET
+        (raised: a 405)."""
+        name = request.operation_name
+        if not (name is None or isinstance(name, str)):
+            raise RequestRefused(400, "The GraphQL operation's `operationName` must be a string.")
+        if document is None:
+            return None
+        if name is None:
+            operations = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+            if operations > 1:
+                return BadUserInput(
+                    "The document has several operations: say which one to run with "
+                    "`operationName`."
+                )
+        operation = operation_named(document.definitions, name)
+        if operation is None:
+            return None
+        if operation.operation is OperationType.SUBSCRIPTION:
+            return BadUserInput(SUBSCRIPTION_OVER_HTTP)
+        if method == "GET" and operation.operation is OperationType.MUTATION:
+            raise RequestRefused(
+                405,
+                "Mutations are not allowed over GET: send them with POST.",
+                headers={"Allow": "POST"},
+            )
+        return None
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        state = request.scope.get("state") or {}
+        sub_response.media_type = state.get("graphql_media_type", JSON)
+        return sub_response
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        media_type = sub_response.media_type or JSON
+        status = 200
+        if media_type == GRAPHQL_RESPONSE and is_request_error(response_data):
+            # The spec: no `data` (the request did not execute), and a 4xx.
+            response_data = {k: v for k, v in response_data.items() if k != "data"}  # type: ignore[union-attr]
+            status = 400
+        response = Response(
+            self.encode_json(response_data), status_code=status, media_type=media_type
+        )
+        response.headers.raw.extend(sub_response.headers.raw)
+        if sub_response.background:
+            response.background = sub_response.background
+        if sub_response.status_code:
+            response.status_code = sub_response.status_code
+        return response
 
     def decode_json(self, data: str | bytes) -> object:
         # orjson.JSONDecodeError is a json.JSONDecodeError, so a bad body is still a 400.

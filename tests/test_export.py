@@ -7,7 +7,9 @@ import io
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
+import pytest
 
+from learntwin_graphql.services import exports
 from tests.conftest import ADMIN_KEY, learner_token
 from tests.test_analytics import ingest, record
 
@@ -115,3 +117,69 @@ async def test_export_url_needs_staff(gql):
     token = await learner_token(gql, "y@example.org", "s1")
     body = await gql(EXPORT_URL, token=token)
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+CLASS_EXPORT_URL = "query($c: ID!) { class(id: $c) { exportUrl } }"
+
+
+async def export_url_of(gql, class_id, **kw):
+    body = await gql(CLASS_EXPORT_URL, {"c": class_id}, **kw)
+    assert "errors" not in body, body
+    return body["data"]["class"]["exportUrl"]
+
+
+@pytest.mark.parametrize("class_id", ["maths#1?x", "数学-1", "a/b c&d=e", "x.csv", "100%"])
+async def test_export_url_leads_back_to_its_class_whatever_the_id(gql, client, class_id):
+    await ingest(gql, [record(class_id), record(class_id, "s2"), record("other")])
+    url = await export_url_of(gql, class_id)
+    parts = urlsplit(url)
+    assert "#" not in url and parts.path.count("/") == 2  # the id is one path segment
+    response = await client.get(url)
+    assert response.status_code == 200, response.text
+    assert {r[1] for r in rows(response.text)[1:]} == {class_id}
+    assert len(rows(response.text)) == 3
+
+
+async def test_export_url_never_takes_the_clients_host(gql):
+    await ingest(gql, [record()])
+    for headers in (
+        {"Host": "evil.example"},
+        {"Host": "evil.example:8080", "X-Forwarded-Host": "evil.example"},
+    ):
+        url = await export_url_of(gql, "c1", headers=headers)
+        assert "evil.example" not in url
+        assert url.startswith("http://test/export/c1.csv?")
+
+
+async def test_export_url_uses_the_first_allowed_host(gql, runtime, monkeypatch):
+    await ingest(gql, [record()])
+    monkeypatch.setattr(runtime.settings, "allowed_hosts", ["*.internal", "learn.example:8443"])
+    url = await export_url_of(gql, "c1", headers={"Host": "evil.example"})
+    assert url.startswith("http://learn.example:8443/export/c1.csv?")
+
+
+async def test_export_url_starts_with_the_public_url_when_set(gql, runtime, monkeypatch):
+    await ingest(gql, [record("数学-1")])
+    monkeypatch.setattr(runtime.settings, "public_url", "https://learn.example/api/")
+    url = await export_url_of(gql, "数学-1", headers={"Host": "evil.example"})
+    assert url.startswith("https://learn.example/api/export/%E6%95%B0%E5%AD%A6-1.csv?")
+
+
+@pytest.mark.parametrize(
+    ("scope", "base"),
+    [
+        ({"scheme": "http", "server": ("10.0.0.5", 8000)}, "http://10.0.0.5:8000"),
+        ({"scheme": "https", "server": ("api.internal", 443)}, "https://api.internal"),
+        (
+            {"scheme": "http", "server": ("127.0.0.1", 80), "root_path": "/lt"},
+            "http://127.0.0.1/lt",
+        ),
+        ({"scheme": "ws", "server": ("::1", 8000)}, "http://[::1]:8000"),
+        ({"scheme": "wss", "server": ("10.0.0.5", 443)}, "https://10.0.0.5"),
+        ({"scheme": "http", "server": None}, "http://127.0.0.1"),
+        ({"scheme": "http", "server": ("/run/learntwin.sock", None)}, "http://127.0.0.1"),
+    ],
+)
+def test_the_servers_own_address_comes_from_the_socket_not_the_headers(scope, base):
+    scope = {**scope, "headers": [(b"host", b"evil.example")]}
+    assert exports.server_base_url(scope) == base

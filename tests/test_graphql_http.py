@@ -31,6 +31,21 @@ async def test_mutation_via_get_is_refused(client):
     assert response.status_code in (400, 405)
 
 
+async def test_graphiql_starts_with_headers_its_subscriptions_use_too(client, runtime):
+    """The headers editor starts with the development key (never a configured one), and
+    the WebSocket's connection_init gets the headers the queries get."""
+    from learntwin_graphql.config import DEV_API_KEY
+    from learntwin_graphql.graphiql import example_headers
+
+    page = (await client.get("/graphql", headers={"Accept": "text/html"})).text
+    assert "wsConnectionParams" in page and "EXAMPLE_HEADERS" in page
+    shown = example_headers(runtime.settings)
+    key = runtime.settings.admin_api_key
+    assert ("X-API-Key" in shown) and ((DEV_API_KEY in shown) == (key == DEV_API_KEY))
+    if key != DEV_API_KEY:
+        assert key not in page
+
+
 async def test_graphiql_in_development(client):
     response = await client.get("/graphql", headers={"Accept": "text/html"})
     assert response.status_code == 200 and "graphiql" in response.text.lower()

@@ -56,7 +56,8 @@ GET_MESSAGE = f"query($m: ID!) {{ chatMessage(id: $m) {{ {MESSAGE} }} }}"
 PAGE = (
     "query($s: ID!, $f: Int, $a: String, $l: Int, $b: String) { chatSession(id: $s) {"
     " messages(first: $f, after: $a, last: $l, before: $b) {"
-    " edges { cursor node { id role content } } pageInfo { hasNextPage endCursor } } } }"
+    " edges { cursor node { id role content } } pageInfo { hasNextPage endCursor"
+    " hasPreviousPage startCursor } } } }"
 )
 SESSIONS = (
     "query($s: ID!, $st: ChatSessionStatus, $f: Int!, $a: String) { student(id: $s) {"
@@ -793,21 +794,20 @@ async def test_messages_page_backwards_from_the_newest(gql: GraphQLClient) -> No
     assert ids_of(window) == ids[-5:-1]
 
 
-@pytest.mark.xfail(
-    reason="learntwin_graphql/api/tutor.py _messages.page(): backwards it passes only "
-    "rows[:size] to build_connection, so the extra row that says more messages lie "
-    "before the page is dropped and hasNextPage is always false when paging back",
-    strict=True,
-)
 async def test_paging_back_says_whether_older_messages_remain(gql: GraphQLClient) -> None:
     token = await learner_token(gql, "t@example.org", LEARNER)
     session_id, made = await _paged_session(gql, token, 4)
     ids = sorted(made)
     newest = await page(gql, session_id, last=3)
     assert ids_of(newest) == ids[-3:]
-    assert newest["pageInfo"]["hasNextPage"] is True  # five older messages remain
+    info = newest["pageInfo"]
+    assert info["hasPreviousPage"] is True  # five older messages remain
+    assert info["hasNextPage"] is False  # nothing newer: no `before` was given
+    assert info["startCursor"] == newest["edges"][0]["cursor"]
+    older = await page(gql, session_id, last=3, before=info["startCursor"])
+    assert older["pageInfo"]["hasNextPage"] is True and older["pageInfo"]["hasPreviousPage"]
     everything = await page(gql, session_id, last=8)
-    assert everything["pageInfo"]["hasNextPage"] is False
+    assert everything["pageInfo"]["hasPreviousPage"] is False
 
 
 @pytest.mark.parametrize(

@@ -104,15 +104,6 @@ async def test_replay_after_every_seq_gives_exactly_the_remaining_events(
             assert remaining == events[after:], after
 
 
-@pytest.mark.xfail(
-    reason="learntwin_graphql/services/tutor.py closing_event() returns None when the last "
-    "event is terminal (`last.terminal`), and api/tutor_ops.py tutor_reply() then polls "
-    "after() (empty) every 50 ms forever: a subscription with afterSeq >= the DONE/ERROR "
-    "seq never completes (and keeps querying Redis and Postgres). Fix: in tutor_reply, "
-    "return when the last event is terminal and its seq <= afterSeq (e.g. closing_event "
-    "signals 'nothing more' instead of None in that case)",
-    strict=True,
-)
 async def test_subscribing_after_the_last_event_completes_with_nothing_more(
     gql: GraphQLClient, jobs: Jobs, app: Any
 ) -> None:

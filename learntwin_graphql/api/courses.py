@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from learntwin_graphql.api import progress_fields as student_state
+from learntwin_graphql.api.docs import After, First
 from learntwin_graphql.api.lessons import Lesson, LessonPrerequisite, joined, row_or_missing
 from learntwin_graphql.api.quizzes import DifficultyEnum
 from learntwin_graphql.api.skills import Skill
@@ -25,11 +26,6 @@ if TYPE_CHECKING:
     from learntwin_graphql.api.enrollments import Enrollment
 
 EnrollmentType = Annotated["Enrollment", strawberry.lazy("learntwin_graphql.api.enrollments")]
-
-First = Annotated[int, strawberry.argument(description="Page size, 0..the server's maximum.")]
-After = Annotated[
-    str | None, strawberry.argument(description="The cursor of the last edge already read.")
-]
 
 
 # --- courses ---------------------------------------------------------------------------
@@ -112,7 +108,14 @@ class Course:
     @strawberry.field(description="This student's enrolment (default: the caller's student).")
     @batched(student_state.course_enrollment)
     async def enrollment(
-        self, info: Info, student_id: strawberry.ID | None = None
+        self,
+        info: Info,
+        student_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="The student whose enrolment to show; null: the caller's own student."
+            ),
+        ] = None,
     ) -> EnrollmentType | None:
         return await one(student_state.course_enrollment(info, [self], student_id))
 
@@ -121,9 +124,12 @@ class Course:
     async def enrollments(
         self,
         info: Info,
-        status: student_state.EnrollmentStatus | None = None,
-        first: int = 50,
-        after: str | None = None,
+        status: Annotated[
+            student_state.EnrollmentStatus | None,
+            strawberry.argument(description="Only enrolments in this status; null: every status."),
+        ] = None,
+        first: First = 50,
+        after: After = None,
     ) -> Connection[EnrollmentType]:
         return await one(student_state.course_enrollments(info, [self], status, first, after))
 
@@ -205,7 +211,11 @@ async def skill_lessons(
     return mapped(
         found,
         lambda rows: build_connection(
-            rows, first, key=lambda row: (row["difficulty"], row["id"]), node=Lesson.from_row
+            rows,
+            first,
+            key=lambda row: (row["difficulty"], row["id"]),
+            node=Lesson.from_row,
+            after=after,
         ),
     )
 
@@ -246,7 +256,11 @@ class CourseQuery:
             info.context.runtime, info.context.principal, published, search, key, first + 1
         )
         return build_connection(
-            rows, first, key=lambda row: (row["title"], row["id"]), node=Course.from_row
+            rows,
+            first,
+            key=lambda row: (row["title"], row["id"]),
+            node=Course.from_row,
+            after=after,
         )
 
     @strawberry.field(

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import strawberry
 
+from learntwin_graphql.api.docs import After, First
 from learntwin_graphql.api.goals import GoalStatus, LearningGoal
 from learntwin_graphql.api.lessons import Lesson, LessonContentType
 from learntwin_graphql.api.priority import PriorityEnum
@@ -261,13 +262,24 @@ class Dashboard:
         )
 
     @strawberry.field(description="Skills whose FSRS review is due by `to`, most overdue first.")
-    def due_reviews(self, first: int = 10) -> list[SkillLevel]:
+    def due_reviews(
+        self,
+        first: Annotated[
+            int, strawberry.argument(description="At most this many reviews (0 or more).")
+        ] = 10,
+    ) -> list[SkillLevel]:
         now = self.to
         return [SkillLevel.from_row(row, now) for row in self.data.due[: max(0, first)]]
 
     @strawberry.field(description="Open recommendations by priority.")
     @batched(_open_recommendations)
-    async def recommendations(self, info: Info, first: int = 5) -> list[Recommendation]:
+    async def recommendations(
+        self,
+        info: Info,
+        first: Annotated[
+            int, strawberry.argument(description="At most this many recommendations (0 or more).")
+        ] = 5,
+    ) -> list[Recommendation]:
         return await one(_open_recommendations(info, [self], first))
 
 
@@ -287,7 +299,7 @@ async def _goal_pages(
     return mapped(
         found,
         lambda rows: build_connection(
-            rows, first, key=lambda r: (r["id"],), node=LearningGoal.from_row
+            rows, first, key=lambda r: (r["id"],), node=LearningGoal.from_row, after=after
         ),
     )
 
@@ -310,7 +322,7 @@ async def _recommendation_pages(
     return mapped(
         found,
         lambda rows: build_connection(
-            rows, first, key=lambda r: (r["id"],), node=Recommendation.from_row
+            rows, first, key=lambda r: (r["id"],), node=Recommendation.from_row, after=after
         ),
     )
 
@@ -342,9 +354,12 @@ class StudentPlans:
     async def goals(
         self,
         info: Info,
-        status: GoalStatus | None = None,
-        first: int = 20,
-        after: str | None = None,
+        status: Annotated[
+            GoalStatus | None,
+            strawberry.argument(description="Only goals in this status; null: every status."),
+        ] = None,
+        first: First = 20,
+        after: After = None,
     ) -> Connection[LearningGoal]:
         return await one(_goal_pages(info, [self], status, first, after))
 
@@ -353,10 +368,18 @@ class StudentPlans:
     async def recommendations(
         self,
         info: Info,
-        status: RecommendationStatus | None = RecommendationStatus.OPEN,
-        kind: RecommendationKind | None = None,
-        first: int = 20,
-        after: str | None = None,
+        status: Annotated[
+            RecommendationStatus | None,
+            strawberry.argument(
+                description="Only recommendations in this status (OPEN unless given); null: every status."
+            ),
+        ] = RecommendationStatus.OPEN,
+        kind: Annotated[
+            RecommendationKind | None,
+            strawberry.argument(description="Only recommendations of this kind; null: every kind."),
+        ] = None,
+        first: First = 20,
+        after: After = None,
     ) -> Connection[Recommendation]:
         return await one(_recommendation_pages(info, [self], status, kind, first, after))
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from learntwin_graphql.api.courses import Course
+from learntwin_graphql.api.docs import After, First
 from learntwin_graphql.api.goals import LearningGoal
 from learntwin_graphql.api.lessons import Lesson
 from learntwin_graphql.api.progress_fields import (
@@ -131,6 +132,7 @@ async def _lesson_pages(
             node=lambda item: LessonProgress.from_row(
                 rows.get(item[1]) or progress.untouched(e.student_id, item[1])
             ),
+            after=after,
         )
 
     return mapped(
@@ -204,7 +206,7 @@ class Enrollment:
     @strawberry.field(description="Progress on each published lesson, in course order.")
     @batched(_lesson_pages)
     async def lesson_progress(
-        self, info: Info, first: int = 100, after: str | None = None
+        self, info: Info, first: First = 100, after: After = None
     ) -> Connection[LessonProgress]:
         return await one(_lesson_pages(info, [self], first, after))
 
@@ -230,9 +232,12 @@ class StudentEnrollments:
     async def enrollments(
         self,
         info: Info,
-        status: EnrollmentStatus | None = None,
-        first: int = 20,
-        after: str | None = None,
+        status: Annotated[
+            EnrollmentStatus | None,
+            strawberry.argument(description="Only enrolments in this status; null: every status."),
+        ] = None,
+        first: First = 20,
+        after: After = None,
     ) -> Connection[Enrollment]:
         return await one(_student_enrollments(info, [self], status, first, after))
 
@@ -276,7 +281,14 @@ class EnrollmentMutation:
     @strawberry.mutation(
         description="Enrol (learners themselves, in published courses; staff anyone). Enrolling twice returns the same enrolment; a dropped one is reactivated."
     )
-    async def enroll(self, info: Info, input: EnrollInput) -> Enrollment:
+    async def enroll(
+        self,
+        info: Info,
+        input: Annotated[
+            EnrollInput,
+            strawberry.argument(description="The course, the student and an optional goal."),
+        ],
+    ) -> Enrollment:
         row = await progress.enroll(
             info.context.runtime,
             info.context.principal,
@@ -289,7 +301,11 @@ class EnrollmentMutation:
     @strawberry.mutation(
         description="Drop an enrolment (the student or staff); enrolling again reactivates it."
     )
-    async def drop_enrollment(self, info: Info, id: strawberry.ID) -> Enrollment:
+    async def drop_enrollment(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The enrolment to drop.")],
+    ) -> Enrollment:
         return Enrollment.from_row(
             await progress.drop(info.context.runtime, info.context.principal, id)
         )
@@ -298,7 +314,12 @@ class EnrollmentMutation:
         description="Idempotent per eventId. Needs an enrolment and an AVAILABLE or COMPLETED lesson; a score is mastery evidence for the lesson's skills."
     )
     async def record_lesson_activity(
-        self, info: Info, input: LessonActivityInput
+        self,
+        info: Info,
+        input: Annotated[
+            LessonActivityInput,
+            strawberry.argument(description="What the learner did on the lesson."),
+        ],
     ) -> LessonProgress:
         item = progress.ActivityInput(
             input.lesson_id,
@@ -320,7 +341,17 @@ class EnrollmentMutation:
         description="An IANA time zone for the student's days, hours and streaks (learners their own)."
     )
     async def set_student_timezone(
-        self, info: Info, student_id: strawberry.ID, timezone: str
+        self,
+        info: Info,
+        student_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The student (a LEARNER: its own).")
+        ],
+        timezone: Annotated[
+            str,
+            strawberry.argument(
+                description="An IANA time zone name, e.g. `Europe/Paris`; local days (streaks, pace, due dates) follow it."
+            ),
+        ],
     ) -> StudentType:
         from learntwin_graphql.api.classes import Student
 

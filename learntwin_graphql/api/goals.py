@@ -145,7 +145,7 @@ async def _versions(
     return mapped(
         found,
         lambda rows: build_connection(
-            rows, first, key=lambda r: (r["version"],), node=LearningPath.from_row
+            rows, first, key=lambda r: (r["version"],), node=LearningPath.from_row, after=after
         ),
     )
 
@@ -279,12 +279,20 @@ def _write(input: CreateGoalInput | UpdateGoalInput) -> goal_service.GoalWrite:
 @strawberry.type
 class GoalQuery:
     @strawberry.field(description="A goal by id; null when there is none.")
-    async def learning_goal(self, info: Info, id: strawberry.ID) -> LearningGoal | None:
+    async def learning_goal(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The goal's id.")],
+    ) -> LearningGoal | None:
         row = await info.context.loaders.goal.load(id)
         return LearningGoal.from_row(row) if row else None
 
     @strawberry.field(description="A path version by id; null when there is none.")
-    async def learning_path(self, info: Info, id: strawberry.ID) -> LearningPath | None:
+    async def learning_path(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The path version's id.")],
+    ) -> LearningPath | None:
         row = await info.context.loaders.path.load(id)
         return LearningPath.from_row(row) if row else None
 
@@ -295,14 +303,27 @@ class GoalMutation:
         description="A new ACTIVE goal (learners for themselves, staff for anyone) with "
         "version 1 of its path built in the same request."
     )
-    async def create_learning_goal(self, info: Info, input: CreateGoalInput) -> LearningGoal:
+    async def create_learning_goal(
+        self,
+        info: Info,
+        input: Annotated[CreateGoalInput, strawberry.argument(description="The new goal.")],
+    ) -> LearningGoal:
         row = await goal_service.create(
             info.context.runtime, info.context.principal, input.student_id, _write(input)
         )
         return LearningGoal.from_row(row)
 
     @strawberry.mutation(description="Edit a goal; its path is rebuilt at once.")
-    async def update_learning_goal(self, info: Info, input: UpdateGoalInput) -> LearningGoal:
+    async def update_learning_goal(
+        self,
+        info: Info,
+        input: Annotated[
+            UpdateGoalInput,
+            strawberry.argument(
+                description="The goal and its new values; fields left null keep theirs."
+            ),
+        ],
+    ) -> LearningGoal:
         row = await goal_service.update(
             info.context.runtime, info.context.principal, input.id, _write(input)
         )
@@ -313,7 +334,13 @@ class GoalMutation:
         description="Rebuilds now; returns the active version (the same one when the steps "
         "did not change)."
     )
-    async def recompute_learning_path(self, info: Info, goal_id: strawberry.ID) -> LearningPath:
+    async def recompute_learning_path(
+        self,
+        info: Info,
+        goal_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The goal whose path to rebuild.")
+        ],
+    ) -> LearningPath:
         row = await goal_service.recompute(info.context.runtime, info.context.principal, goal_id)
         return LearningPath.from_row(row)
 
@@ -325,7 +352,11 @@ class GoalSubscription:
         "process stored it."
     )
     async def learning_path_updated(
-        self, info: Info, goal_id: strawberry.ID
+        self,
+        info: Info,
+        goal_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The goal whose path to follow.")
+        ],
     ) -> AsyncGenerator[LearningPath, None]:
         runtime, principal = info.context.runtime, info.context.principal
         permissions.require_authenticated(principal)

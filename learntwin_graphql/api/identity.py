@@ -7,19 +7,27 @@ from typing import Annotated, Any
 
 import strawberry
 
+from learntwin_graphql.api.docs import describe_values
 from learntwin_graphql.auth import Role, client_address
 from learntwin_graphql.context import Info
 from learntwin_graphql.services import accounts
 
-RoleEnum = strawberry.enum(Role, name="Role")
+RoleEnum = describe_values(
+    strawberry.enum(Role, name="Role", description="What a caller may do."),
+    ADMIN="Everything, including API keys, model training and the prediction cache.",
+    INSTRUCTOR="Staff: reads and writes every class, student and course; no API keys.",
+    LEARNER="Its own student only (an account signed in with a token).",
+)
 
 
-@strawberry.type
+@strawberry.type(description="An account that signs in with an email and a password.")
 class User:
-    id: strawberry.ID
-    email: str
-    role: RoleEnum
-    student_id: strawberry.ID | None
+    id: strawberry.ID = strawberry.field(description="Server-made id of the account.")
+    email: str = strawberry.field(description="The sign-in email, as registered.")
+    role: RoleEnum = strawberry.field(description="What the account may do.")
+    student_id: strawberry.ID | None = strawberry.field(
+        description="The student a LEARNER account acts as; null for staff accounts."
+    )
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> User:
@@ -31,13 +39,19 @@ class User:
         )
 
 
-@strawberry.type
+@strawberry.type(description="Who is calling, from the request's credentials.")
 class Viewer:
-    role: RoleEnum | None
-    api_key_name: str | None
+    role: RoleEnum | None = strawberry.field(
+        description="The caller's role; null without (valid) credentials."
+    )
+    api_key_name: str | None = strawberry.field(
+        description="The API key's name when calling with an X-API-Key; null otherwise."
+    )
     user_id: strawberry.Private[int | None]
 
-    @strawberry.field
+    @strawberry.field(
+        description="The signed-in account when calling with a token; null otherwise."
+    )
     async def user(self, info: Info) -> User | None:
         if self.user_id is None:
             return None
@@ -45,29 +59,36 @@ class Viewer:
         return User.from_row(row) if row else None
 
 
-@strawberry.input
+@strawberry.input(description="A new LEARNER account.")
 class RegisterInput:
-    email: str
-    password: str
-    student_id: strawberry.ID | None = None
+    email: str = strawberry.field(description="The sign-in email; one account per email.")
+    password: str = strawberry.field(description="The password; stored hashed.")
+    student_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The new student's id; null: a fresh server-made id. Must not name a "
+        "student that exists already.",
+    )
 
 
-@strawberry.type
+@strawberry.type(description="A signed-in account and its token.")
 class AuthPayload:
-    token: str
-    user: User
+    token: str = strawberry.field(
+        description="Send as `Authorization: Bearer <token>`; expires after "
+        "LEARNTWIN_JWT_TTL_MINUTES (720 by default)."
+    )
+    user: User = strawberry.field(description="The account signed in.")
 
 
-@strawberry.type
+@strawberry.type(description="A new API key.")
 class ApiKeyPayload:
     key: str = strawberry.field(description="The secret, shown once.")
-    name: str
-    role: RoleEnum
+    name: str = strawberry.field(description="The key's name, as given.")
+    role: RoleEnum = strawberry.field(description="What calls with the key may do.")
 
 
 @strawberry.type
 class IdentityQuery:
-    @strawberry.field
+    @strawberry.field(description="Who is calling; needs no credentials.")
     def viewer(self, info: Info) -> Viewer:
         principal = info.context.principal
         return Viewer(
@@ -86,7 +107,11 @@ class IdentityMutation:
         "`studentId` names one that does not exist yet) and sign in. Limited per client "
         "address; at most one `register` or `login` per request."
     )
-    async def register(self, info: Info, input: RegisterInput) -> AuthPayload:
+    async def register(
+        self,
+        info: Info,
+        input: Annotated[RegisterInput, strawberry.argument(description="The new account.")],
+    ) -> AuthPayload:
         context = info.context
         return _signed_in(
             await accounts.register(
@@ -102,14 +127,24 @@ class IdentityMutation:
         description="Exchange an email and password for a token. Failures are limited per "
         "email and per client address (RATE_LIMITED with `retryAfter` seconds)."
     )
-    async def login(self, info: Info, email: str, password: str) -> AuthPayload:
+    async def login(
+        self,
+        info: Info,
+        email: Annotated[str, strawberry.argument(description="The account's email.")],
+        password: Annotated[str, strawberry.argument(description="The account's password.")],
+    ) -> AuthPayload:
         context = info.context
         return _signed_in(
             await accounts.login(context.runtime, client_address(context.request), email, password)
         )
 
     @strawberry.mutation(description="ADMIN only. The secret is returned once and stored hashed.")
-    async def create_api_key(self, info: Info, name: str, role: RoleEnum) -> ApiKeyPayload:
+    async def create_api_key(
+        self,
+        info: Info,
+        name: Annotated[str, strawberry.argument(description="A name to tell the key by.")],
+        role: Annotated[RoleEnum, strawberry.argument(description="What the key may do.")],
+    ) -> ApiKeyPayload:
         made = await accounts.create_api_key(
             info.context.runtime, info.context.principal, name, Role(role)
         )

@@ -23,14 +23,18 @@ from learntwin_graphql.services import ingest
 from ml.metrics import GRAPHQL_FORM, RecordError
 
 
-@strawberry.input
+@strawberry.input(description="One engagement record: a student's check-in during a class.")
 class MetricInput:
-    class_id: strawberry.ID
-    student_id: strawberry.ID
-    stuck: bool
-    got_it: bool
-    pause: bool
-    example: bool
+    class_id: strawberry.ID = strawberry.field(
+        description="The class it was taken in, 1..1000 characters; a new id makes a class."
+    )
+    student_id: strawberry.ID = strawberry.field(
+        description="The student it is about, 1..1000 characters; a new id makes a student."
+    )
+    stuck: bool = strawberry.field(description="The student says they are stuck.")
+    got_it: bool = strawberry.field(description="The student says they understood.")
+    pause: bool = strawberry.field(description="The student asks for a pause.")
+    example: bool = strawberry.field(description="The student asks for an example.")
     confidence: float = strawberry.field(description="1..10")
     timestamp: datetime | None = strawberry.field(
         default=None, description="Defaults to the time of ingest."
@@ -57,22 +61,34 @@ validated_per_record(MetricInput)
 as_sent(MetricInput)
 
 
-@strawberry.type
+@strawberry.type(description="Why one record of an ingestMetrics call was not stored.")
 class IngestError:
     index: int = strawberry.field(description="Position of the record in the request.")
-    field: str | None
-    message: str
+    field: str | None = strawberry.field(
+        description="The record's field at fault, by its GraphQL name (e.g. `confidence`); "
+        "null when the record as a whole is wrong."
+    )
+    message: str = strawberry.field(
+        description="What is wrong, in English (e.g. 'must be between 1 and 10')."
+    )
 
     @classmethod
     def from_error(cls, error: RecordError) -> IngestError:
         return cls(index=error.index, field=error.field, message=error.message)
 
 
-@strawberry.type
+@strawberry.type(
+    description="What ingestMetrics did with each record: accepted + duplicates + rejected "
+    "count every record sent."
+)
 class IngestPayload:
-    accepted: int
-    duplicates: int
-    rejected: list[IngestError]
+    accepted: int = strawberry.field(description="Records stored by this call.")
+    duplicates: int = strawberry.field(
+        description="Records not stored again because their eventId already was."
+    )
+    rejected: list[IngestError] = strawberry.field(
+        description="Invalid records, in request order; the valid ones are stored anyway."
+    )
 
 
 @strawberry.type
@@ -82,7 +98,11 @@ class IngestMutation:
         self,
         info: Info,
         records: Annotated[
-            list[Mapping[str, Any]], strawberry.argument(graphql_type=list[MetricInput])
+            list[Mapping[str, Any]],
+            strawberry.argument(
+                graphql_type=list[MetricInput],
+                description="The records; each is checked on its own.",
+            ),
         ],
     ) -> IngestPayload:
         result, errors = await ingest.ingest(

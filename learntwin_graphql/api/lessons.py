@@ -210,7 +210,12 @@ class Lesson:
     @strawberry.field(description="For this student (default: the caller's).")
     @batched(student_state.availabilities)
     async def availability(
-        self, info: Info, student_id: strawberry.ID | None = None
+        self,
+        info: Info,
+        student_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="The student; null: the caller's own student."),
+        ] = None,
     ) -> student_state.LessonAvailability:
         return await one(student_state.availabilities(info, [self], student_id))
 
@@ -219,6 +224,11 @@ class Lesson:
     )
     @batched(student_state.lesson_progresses)
     async def progress(
-        self, info: Info, student_id: strawberry.ID | None = None
+        self,
+        info: Info,
+        student_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="The student; null: the caller's own student."),
+        ] = None,
     ) -> student_state.LessonProgress | None:
         return await one(student_state.lesson_progresses(info, [self], student_id))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -14,7 +14,7 @@ from learntwin_graphql.context import Info
 from learntwin_graphql.services import predictions
 
 
-@strawberry.input
+@strawberry.input(description="One learner's features to predict a quiz score from.")
 class StudentFeaturesInput:
     student_id: strawberry.ID | None = strawberry.field(
         default=None, description="When given, the prediction is stored on the student."
@@ -29,14 +29,22 @@ class StudentFeaturesInput:
 fast_input(StudentFeaturesInput)
 
 
-@strawberry.type
+@strawberry.type(description="A predicted quiz score for one set of features.")
 class Prediction:
-    student_id: strawberry.ID | None
-    predicted_score: float
-    persona: str | None
-    model_version: str
-    cached: bool
-    created_at: datetime
+    student_id: strawberry.ID | None = strawberry.field(
+        description="The student it is stored on; null when none was given."
+    )
+    predicted_score: float = strawberry.field(description="The predicted score, 0..100.")
+    persona: str | None = strawberry.field(
+        description="A name for the group of learners these features resemble (one "
+        "of 'Highly Engaged High Performer', 'Low Engagement Risk', 'Developing "
+        "Performer', 'Consistent Learner'); null when the model has none."
+    )
+    model_version: str = strawberry.field(description="The PredictionModel version that made it.")
+    cached: bool = strawberry.field(
+        description="Served from the prediction cache (same features, same model)."
+    )
+    created_at: datetime = strawberry.field(description="When it was made (UTC).")
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Prediction:
@@ -50,30 +58,36 @@ class Prediction:
         )
 
 
-@strawberry.type
+@strawberry.type(description="What predictScores returned.")
 class PredictionBatch:
-    predictions: list[Prediction]
-    total_processed: int
-    cache_hits: int
-    processing_time_ms: float
+    predictions: list[Prediction] = strawberry.field(
+        description="One prediction per input, in input order."
+    )
+    total_processed: int = strawberry.field(description="Inputs predicted.")
+    cache_hits: int = strawberry.field(description="Of those, served from the cache.")
+    processing_time_ms: float = strawberry.field(
+        description="Time the batch took on the server, in milliseconds."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The prediction cache's counters.")
 class CacheStats:
-    hits: int
-    misses: int
-    hit_rate: float
-    keys: int
+    hits: int = strawberry.field(description="Predictions served from the cache.")
+    misses: int = strawberry.field(description="Predictions that had to be computed.")
+    hit_rate: float = strawberry.field(
+        description="hits / (hits + misses), 0..1; 0 before any prediction."
+    )
+    keys: int = strawberry.field(description="Predictions held in the cache now.")
 
 
 @strawberry.type
 class PredictionQuery:
-    @strawberry.field
+    @strawberry.field(description="The active score model; null before one is trained.")
     async def prediction_model(self, info: Info) -> PredictionModel | None:
         model = await predictions.active_model(info.context.runtime, info.context.principal)
         return PredictionModel.from_row(model.metadata()) if model is not None else None
 
-    @strawberry.field
+    @strawberry.field(description="ADMIN. The prediction cache's counters.")
     async def cache_stats(self, info: Info) -> CacheStats:
         stats = await predictions.cache_stats(info.context.runtime, info.context.principal)
         return CacheStats(
@@ -83,9 +97,18 @@ class PredictionQuery:
 
 @strawberry.type
 class PredictionMutation:
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="Predicted quiz scores with the active model, at most "
+        "LEARNTWIN_MAX_PREDICT_BATCH (100) inputs per call; those with a studentId are "
+        "stored on the student (a LEARNER may name only its own)."
+    )
     async def predict_scores(
-        self, info: Info, students: list[StudentFeaturesInput]
+        self,
+        info: Info,
+        students: Annotated[
+            list[StudentFeaturesInput],
+            strawberry.argument(description="The features, one entry per prediction."),
+        ],
     ) -> PredictionBatch:
         batch = await predictions.predict(info.context.runtime, info.context.principal, students)
         return PredictionBatch(

@@ -5,6 +5,12 @@ from __future__ import annotations
 
 import strawberry
 
+from learntwin_graphql.api.docs import describe_values
 from ml.recommendations import Priority
 
-PriorityEnum = strawberry.enum(Priority, name="Priority", description="How urgent it is.")
+PriorityEnum = describe_values(
+    strawberry.enum(Priority, name="Priority", description="How urgent it is."),
+    HIGH="Act on it first.",
+    MEDIUM="Worth doing soon.",
+    LOW="When there is time.",
+)

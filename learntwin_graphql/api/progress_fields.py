@@ -306,7 +306,7 @@ async def enrollment_pages(
     return mapped(
         found,
         lambda rows: build_connection(
-            rows, first, key=lambda r: (r["id"],), node=enrollment.from_row
+            rows, first, key=lambda r: (r["id"],), node=enrollment.from_row, after=after
         ),
     )
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
+from learntwin_graphql.api.docs import describe_values
 from learntwin_graphql.context import Info
 from learntwin_graphql.services import quizzes
 from ml.quiz import ContentSource, Difficulty, QuestionType
@@ -17,21 +18,40 @@ if TYPE_CHECKING:  # tasks.py imports this module (a Quiz is a task's result): l
 
 TaskType = Annotated["Task", strawberry.lazy("learntwin_graphql.api.tasks")]
 
-DifficultyEnum = strawberry.enum(Difficulty, name="Difficulty")
-QuestionTypeEnum = strawberry.enum(QuestionType, name="QuestionType")
-ContentSourceEnum = strawberry.enum(ContentSource, name="ContentSource")
+DifficultyEnum = describe_values(
+    strawberry.enum(Difficulty, name="Difficulty", description="How hard a quiz is."),
+    BEGINNER="For learners new to the topic.",
+    INTERMEDIATE="For learners who know the basics.",
+    ADVANCED="For learners at ease with the topic.",
+)
+QuestionTypeEnum = describe_values(
+    strawberry.enum(QuestionType, name="QuestionType", description="How a question is answered."),
+    MULTIPLE_CHOICE="Pick one of `options`.",
+    TRUE_FALSE="Pick `True` or `False` (the two `options`).",
+    OPEN="Free text, one value.",
+    LIST="Several values, in any order.",
+)
+ContentSourceEnum = describe_values(
+    strawberry.enum(ContentSource, name="ContentSource", description="Who wrote a text."),
+    LLM="The language model.",
+    FALLBACK="The built-in deterministic writer, used when no model answered.",
+)
 
 
 @strawberry.type(
     description="Correct answers are not part of a Question; they appear in GradedAnswer after submission."
 )
 class Question:
-    id: strawberry.ID
-    number: int
-    text: str
-    type: QuestionTypeEnum
-    options: list[str]
-    skill: str | None
+    id: strawberry.ID = strawberry.field(description="Server-made id; answer it by this id.")
+    number: int = strawberry.field(description="Its place in the quiz, from 1.")
+    text: str = strawberry.field(description="The question as shown to the learner.")
+    type: QuestionTypeEnum = strawberry.field(description="How it is answered.")
+    options: list[str] = strawberry.field(
+        description="The choices for MULTIPLE_CHOICE and TRUE_FALSE; empty for OPEN and LIST."
+    )
+    skill: str | None = strawberry.field(
+        description="The skill or subtopic it tests, in words; null when not named."
+    )
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Question:
@@ -45,13 +65,13 @@ class Question:
         )
 
 
-@strawberry.type
+@strawberry.type(description="A generated quiz (the result of a QUIZ_GENERATION task).")
 class Quiz:
-    id: strawberry.ID
-    topic: str
-    difficulty: DifficultyEnum
-    source: ContentSourceEnum
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(description="Server-made id of the quiz.")
+    topic: str = strawberry.field(description="The topic it was generated for, as given.")
+    difficulty: DifficultyEnum = strawberry.field(description="How hard it is.")
+    source: ContentSourceEnum = strawberry.field(description="Who wrote the questions.")
+    created_at: datetime = strawberry.field(description="When it was stored (UTC).")
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Quiz:
@@ -63,28 +83,30 @@ class Quiz:
             created_at=row["created_at"],
         )
 
-    @strawberry.field
+    @strawberry.field(description="Its questions in order, without their answers.")
     async def questions(self, info: Info) -> list[Question]:
         rows = await info.context.loaders.quiz_questions.load(self.id)
         return [Question.from_row(row) for row in rows]
 
 
-@strawberry.type
+@strawberry.type(description="One question of a submitted attempt, graded.")
 class GradedAnswer:
-    question: Question
-    given: list[str]
-    correct: bool
-    expected: list[str]
+    question: Question = strawberry.field(description="The question.")
+    given: list[str] = strawberry.field(
+        description="The learner's values as submitted; empty when it was not answered."
+    )
+    correct: bool = strawberry.field(description="Whether the answer was right.")
+    expected: list[str] = strawberry.field(description="The right values.")
 
 
-@strawberry.type
+@strawberry.type(description="A learner's graded submission of a quiz.")
 class QuizAttempt:
-    id: strawberry.ID
-    student_id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="Server-made id of the attempt.")
+    student_id: strawberry.ID = strawberry.field(description="The learner who submitted it.")
     score: float = strawberry.field(description="0..100")
-    correct_count: int
-    total_count: int
-    submitted_at: datetime
+    correct_count: int = strawberry.field(description="Questions answered right.")
+    total_count: int = strawberry.field(description="Questions in the quiz.")
+    submitted_at: datetime = strawberry.field(description="When it was submitted (UTC).")
     quiz_id: strawberry.Private[str]
     graded: strawberry.Private[list[dict[str, Any]]]
 
@@ -101,11 +123,11 @@ class QuizAttempt:
             graded=row["answers"],
         )
 
-    @strawberry.field
+    @strawberry.field(description="The quiz answered.")
     async def quiz(self, info: Info) -> Quiz:
         return Quiz.from_row(await info.context.loaders.quiz.load(self.quiz_id))
 
-    @strawberry.field
+    @strawberry.field(description="Every question graded, in the quiz's order.")
     async def answers(self, info: Info) -> list[GradedAnswer]:
         rows = await info.context.loaders.quiz_questions.load(self.quiz_id)
         questions = {row["id"]: Question.from_row(row) for row in rows}
@@ -120,47 +142,69 @@ class QuizAttempt:
         ]
 
 
-@strawberry.type
+@strawberry.type(description="What submitQuiz stored.")
 class QuizSubmission:
-    attempt: QuizAttempt
-    profile_task: TaskType
+    attempt: QuizAttempt = strawberry.field(description="The graded attempt.")
+    profile_task: TaskType = strawberry.field(
+        description="The PROFILE_ANALYSIS task that turns the attempt into a Profile."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A quiz to generate in the background.")
 class GenerateQuizInput:
-    topic: str
-    question_count: int = 5
-    difficulty: DifficultyEnum = Difficulty.INTERMEDIATE
-    student_id: strawberry.ID | None = None
+    topic: str = strawberry.field(description="What the quiz is about, 1..200 characters.")
+    question_count: int = strawberry.field(default=5, description="How many questions, 1..20.")
+    difficulty: DifficultyEnum = strawberry.field(
+        default=Difficulty.INTERMEDIATE, description="How hard it should be."
+    )
+    student_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The learner it is for; a LEARNER may name only its own student, "
+        "which is also what it gets when it gives none.",
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A learner's answer to one question.")
 class AnswerInput:
-    question_id: strawberry.ID
+    question_id: strawberry.ID = strawberry.field(description="The question answered.")
     values: list[str] = strawberry.field(
         description="One value for MULTIPLE_CHOICE, TRUE_FALSE and OPEN; several for LIST."
     )
 
 
-@strawberry.input
+@strawberry.input(description="A learner's answers to a quiz, to grade.")
 class SubmitQuizInput:
-    quiz_id: strawberry.ID
-    student_id: strawberry.ID
-    answers: list[AnswerInput]
+    quiz_id: strawberry.ID = strawberry.field(description="The quiz answered.")
+    student_id: strawberry.ID = strawberry.field(
+        description="The learner answering (a LEARNER: its own student)."
+    )
+    answers: list[AnswerInput] = strawberry.field(
+        description="At most one per question; questions left out count as wrong."
+    )
 
 
 @strawberry.type
 class QuizQuery:
-    @strawberry.field
-    async def quiz(self, info: Info, id: strawberry.ID) -> Quiz | None:
+    @strawberry.field(description="A quiz by id; null when there is none.")
+    async def quiz(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The quiz's id.")],
+    ) -> Quiz | None:
         row = await info.context.loaders.quiz.load(id)
         return Quiz.from_row(row) if row else None
 
 
 @strawberry.type
 class QuizMutation:
-    @strawberry.mutation
-    async def generate_quiz(self, info: Info, input: GenerateQuizInput) -> TaskType:
+    @strawberry.mutation(
+        description="Queues a QUIZ_GENERATION task; follow it with `task` until its result, a Quiz."
+    )
+    async def generate_quiz(
+        self,
+        info: Info,
+        input: Annotated[GenerateQuizInput, strawberry.argument(description="The quiz to make.")],
+    ) -> TaskType:
         from learntwin_graphql.api.tasks import Task
 
         task = await quizzes.generate(
@@ -173,8 +217,15 @@ class QuizMutation:
         )
         return Task.from_row(task)
 
-    @strawberry.mutation
-    async def submit_quiz(self, info: Info, input: SubmitQuizInput) -> QuizSubmission:
+    @strawberry.mutation(
+        description="Grades the answers at once, stores the attempt and queues the "
+        "learner's profile analysis."
+    )
+    async def submit_quiz(
+        self,
+        info: Info,
+        input: Annotated[SubmitQuizInput, strawberry.argument(description="The answers.")],
+    ) -> QuizSubmission:
         from learntwin_graphql.api.tasks import Task
 
         done = await quizzes.submit(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -155,7 +155,11 @@ class RespondToRecommendationInput:
 @strawberry.type
 class RecommendationQuery:
     @strawberry.field(description="A recommendation by id; null when there is none.")
-    async def recommendation(self, info: Info, id: strawberry.ID) -> Recommendation | None:
+    async def recommendation(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The recommendation's id.")],
+    ) -> Recommendation | None:
         row = await info.context.loaders.recommendation.load(id)
         return Recommendation.from_row(row) if row else None
 
@@ -166,7 +170,12 @@ class RecommendationMutation:
         description="Only an OPEN recommendation can be answered (once; again is BAD_USER_INPUT)."
     )
     async def respond_to_recommendation(
-        self, info: Info, input: RespondToRecommendationInput
+        self,
+        info: Info,
+        input: Annotated[
+            RespondToRecommendationInput,
+            strawberry.argument(description="The recommendation and the learner's answer."),
+        ],
     ) -> Recommendation:
         row = await goal_service.respond(
             info.context.runtime,
@@ -185,7 +194,11 @@ class RecommendationSubscription:
         "(answered, expired, superseded), from whichever process stored it."
     )
     async def recommendation_updated(
-        self, info: Info, student_id: strawberry.ID
+        self,
+        info: Info,
+        student_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The student (a LEARNER: its own).")
+        ],
     ) -> AsyncGenerator[Recommendation, None]:
         runtime = info.context.runtime
         permissions.require_student(info.context.principal, student_id)

@@ -12,6 +12,7 @@ import strawberry
 
 from db import learner_model as levels_db
 from learntwin_graphql import permissions
+from learntwin_graphql.api.docs import After, First
 from learntwin_graphql.batching import batched, load_each, mapped, one
 from learntwin_graphql.context import Info
 from learntwin_graphql.pagination import (
@@ -201,7 +202,7 @@ async def _histories(
     return mapped(
         found,
         lambda rows: build_connection(
-            rows, first, key=lambda row: (row["id"],), node=MasteryEvent.from_row
+            rows, first, key=lambda row: (row["id"],), node=MasteryEvent.from_row, after=after
         ),
     )
 
@@ -260,15 +261,21 @@ class SkillLevel:
     @strawberry.field(description="Every update, newest first.")
     @batched(_histories)
     async def history(
-        self, info: Info, first: int = 20, after: str | None = None
+        self, info: Info, first: First = 20, after: After = None
     ) -> Connection[MasteryEvent]:
         return await one(_histories(info, [self], first, after))
 
 
-def levels_of(rows: list[dict[str, Any]], first: int) -> Connection[SkillLevel]:
+def levels_of(
+    rows: list[dict[str, Any]], first: int, after: str | None = None
+) -> Connection[SkillLevel]:
     now = datetime.now(UTC)
     return build_connection(
-        rows, first, key=lambda row: (row["skill_id"],), node=lambda r: SkillLevel.from_row(r, now)
+        rows,
+        first,
+        key=lambda row: (row["skill_id"],),
+        node=lambda r: SkillLevel.from_row(r, now),
+        after=after,
     )
 
 
@@ -295,7 +302,11 @@ class KnowledgeTracingInput:
 @strawberry.type
 class SkillQuery:
     @strawberry.field(description="A skill by id; null when there is none.")
-    async def skill(self, info: Info, id: strawberry.ID) -> Skill | None:
+    async def skill(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The skill's id (its slug).")],
+    ) -> Skill | None:
         row = await info.context.loaders.skill.load(id)
         return Skill.from_row(row) if row else None
 
@@ -303,7 +314,16 @@ class SkillQuery:
         description="Skills in id order, optionally those whose id or name contains `search`."
     )
     async def skills(
-        self, info: Info, search: str | None = None, first: int = 50, after: str | None = None
+        self,
+        info: Info,
+        search: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Only skills whose id or name contains this text; null: every skill."
+            ),
+        ] = None,
+        first: First = 50,
+        after: After = None,
     ) -> Connection[Skill]:
         check_first(first, info.context.settings.max_page_size)
         rows = await skill_service.page(
@@ -313,7 +333,9 @@ class SkillQuery:
             after_position(after, str),
             first + 1,
         )
-        return build_connection(rows, first, key=lambda row: (row["id"],), node=Skill.from_row)
+        return build_connection(
+            rows, first, key=lambda row: (row["id"],), node=Skill.from_row, after=after
+        )
 
 
 async def _skills_by_id(info: Info, ids: list[str]) -> list[Skill]:
@@ -329,7 +351,14 @@ class SkillMutation:
         "unknown prerequisite or a prerequisite cycle is BAD_USER_INPUT naming them, and "
         "nothing of the batch is stored."
     )
-    async def upsert_skills(self, info: Info, skills: list[SkillInput]) -> list[Skill]:
+    async def upsert_skills(
+        self,
+        info: Info,
+        skills: Annotated[
+            list[SkillInput],
+            strawberry.argument(description="The skills to create or update, by id (1 or more)."),
+        ],
+    ) -> list[Skill]:
         writes = [
             skill_service.SkillWrite(s.id, s.name, s.description, list(s.prerequisite_ids))
             for s in skills
@@ -338,7 +367,14 @@ class SkillMutation:
         return await _skills_by_id(info, ids)
 
     @strawberry.mutation(description="Staff. Replaces a skill's knowledge-tracing parameters.")
-    async def set_knowledge_tracing(self, info: Info, input: KnowledgeTracingInput) -> Skill:
+    async def set_knowledge_tracing(
+        self,
+        info: Info,
+        input: Annotated[
+            KnowledgeTracingInput,
+            strawberry.argument(description="The skill and its new parameters."),
+        ],
+    ) -> Skill:
         params = TracingParams(input.prior, input.learn, input.guess, input.slip, input.forget)
         row = await skill_service.set_tracing(
             info.context.runtime, info.context.principal, input.skill_id, params
@@ -352,7 +388,15 @@ class SkillSubscription:
         description="The student's skill levels now, then each one as soon as it changes."
     )
     async def skill_level_updated(
-        self, info: Info, student_id: strawberry.ID, skill_id: strawberry.ID | None = None
+        self,
+        info: Info,
+        student_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The student (a LEARNER: its own).")
+        ],
+        skill_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only this skill; null: every skill of the student."),
+        ] = None,
     ) -> AsyncGenerator[SkillLevel, None]:
         runtime = info.context.runtime
         permissions.require_student(info.context.principal, student_id)
@@ -386,7 +430,7 @@ async def _student_levels(
     found = await load_each(
         info.context.loaders.level_pages, [(s.id, name, position, first + 1) for s in students]
     )
-    return mapped(found, lambda rows: levels_of(rows, first))
+    return mapped(found, lambda rows: levels_of(rows, first, after))
 
 
 async def _student_level(info: Info, students: Sequence[Any], id: str) -> list[Any]:
@@ -423,7 +467,14 @@ class StudentLearning:
     )
     @batched(_student_levels)
     async def skills(
-        self, info: Info, band: MasteryBand | None = None, first: int = 50, after: str | None = None
+        self,
+        info: Info,
+        band: Annotated[
+            MasteryBand | None,
+            strawberry.argument(description="Only skills in this band; null: every band."),
+        ] = None,
+        first: First = 50,
+        after: After = None,
     ) -> Connection[SkillLevel]:
         return await one(_student_levels(info, [self], band, first, after))
 
@@ -431,5 +482,9 @@ class StudentLearning:
         description="The level on one skill (at its prior before any evidence); null for an unknown skill."
     )
     @batched(_student_level)
-    async def skill(self, info: Info, id: strawberry.ID) -> SkillLevel | None:
+    async def skill(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The skill's id.")],
+    ) -> SkillLevel | None:
         return await one(_student_level(info, [self], id))

@@ -6,6 +6,7 @@ cache) and are woken by the process's pub/sub broker."""
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 
@@ -29,7 +30,15 @@ class Subscription:
         description="The class's mastery now, then again after every ingest that touches the class."
     )
     async def class_mastery(
-        self, info: Info, class_id: strawberry.ID
+        self,
+        info: Info,
+        class_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(
+                description="The class (staff); each event is its whole-history mastery, "
+                "with the same `id` as `class(id) { mastery }`."
+            ),
+        ],
     ) -> AsyncGenerator[Mastery, None]:
         runtime, principal = info.context.runtime, info.context.principal
         permissions.require_staff(principal)
@@ -46,7 +55,13 @@ class Subscription:
     @strawberry.subscription(
         description="The task's state now, then each change; completes after SUCCEEDED or FAILED."
     )
-    async def task(self, info: Info, id: strawberry.ID) -> AsyncGenerator[Task, None]:
+    async def task(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="The task (the caller's own).")
+        ],
+    ) -> AsyncGenerator[Task, None]:
         runtime, principal = info.context.runtime, info.context.principal
         permissions.require_authenticated(principal)
         async with runtime.broker.watch(task_channel(id)) as watch:
@@ -69,7 +84,12 @@ class Subscription:
         description="Each new profile of the student, as soon as it is stored."
     )
     async def profile_updated(
-        self, info: Info, student_id: strawberry.ID
+        self,
+        info: Info,
+        student_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The student (a LEARNER: its own)."),
+        ],
     ) -> AsyncGenerator[Profile, None]:
         runtime = info.context.runtime
         permissions.require_student(info.context.principal, student_id)

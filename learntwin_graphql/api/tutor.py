@@ -16,7 +16,13 @@ from learntwin_graphql.api.skills import Skill, SkillLevel
 from learntwin_graphql.batching import batched, load_each, load_optional, mapped, one
 from learntwin_graphql.context import Info
 from learntwin_graphql.errors import BadUserInput
-from learntwin_graphql.pagination import Connection, build_connection, check_first, decode_cursor
+from learntwin_graphql.pagination import (
+    Connection,
+    build_backward_connection,
+    build_connection,
+    check_first,
+    decode_cursor,
+)
 from ml.quiz import ContentSource
 
 
@@ -263,10 +269,15 @@ async def _messages(
     )
 
     def page(rows: list[dict[str, Any]]) -> Any:
-        # Backwards, the rows come newest first: the page is shown oldest first, and
-        # what lies beyond it is before it, not after.
-        chosen = list(reversed(rows[:size])) if backwards else rows
-        return build_connection(chosen, size, key=lambda r: (r["id"],), node=ChatMessage.from_row)
+        # Backwards, the rows come newest first (the extra one says older messages
+        # remain); the page is shown oldest first.
+        if backwards:
+            return build_backward_connection(
+                rows, size, key=lambda r: (r["id"],), node=ChatMessage.from_row, before=before
+            )
+        return build_connection(
+            rows, size, key=lambda r: (r["id"],), node=ChatMessage.from_row, after=after
+        )
 
     return mapped(found, page)
 

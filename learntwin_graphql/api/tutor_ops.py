@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Sequence
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
 from learntwin_graphql import permissions
+from learntwin_graphql.api.docs import After, First
 from learntwin_graphql.api.tutor import (
     ChatMessage,
     ChatSession,
@@ -90,12 +91,20 @@ class UpdateChatSessionInput:
 @strawberry.type
 class TutorQuery:
     @strawberry.field(description="A session by id (its learner or staff); null when none.")
-    async def chat_session(self, info: Info, id: strawberry.ID) -> ChatSession | None:
+    async def chat_session(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The session's id.")],
+    ) -> ChatSession | None:
         row = await info.context.loaders.chat_session.load(id)
         return ChatSession.from_row(row) if row else None
 
     @strawberry.field(description="A message by id (its learner or staff); null when none.")
-    async def chat_message(self, info: Info, id: strawberry.ID) -> ChatMessage | None:
+    async def chat_message(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The message's id.")],
+    ) -> ChatMessage | None:
         row = await info.context.loaders.chat_message.load(id)
         return ChatMessage.from_row(row) if row else None
 
@@ -103,7 +112,13 @@ class TutorQuery:
 @strawberry.type
 class TutorMutation:
     @strawberry.mutation(description="A session for the learner itself (staff: for anyone).")
-    async def start_chat_session(self, info: Info, input: StartChatSessionInput) -> ChatSession:
+    async def start_chat_session(
+        self,
+        info: Info,
+        input: Annotated[
+            StartChatSessionInput, strawberry.argument(description="The new session.")
+        ],
+    ) -> ChatSession:
         prefs = input.preferences or TutorPreferencesInput()
         write = tutor_service.SessionWrite(
             student_id=input.student_id,
@@ -117,7 +132,16 @@ class TutorMutation:
         return ChatSession.from_row(row)
 
     @strawberry.mutation(description="Rename, archive or change preferences (its learner).")
-    async def update_chat_session(self, info: Info, input: UpdateChatSessionInput) -> ChatSession:
+    async def update_chat_session(
+        self,
+        info: Info,
+        input: Annotated[
+            UpdateChatSessionInput,
+            strawberry.argument(
+                description="The session and what to change; fields left null stay as they are."
+            ),
+        ],
+    ) -> ChatSession:
         changes: dict[str, Any] = {
             "title": input.title,
             "status": input.status.value if input.status else None,
@@ -129,7 +153,14 @@ class TutorMutation:
         return ChatSession.from_row(row)
 
     @strawberry.mutation(description="Owner only; removes the session and its messages.")
-    async def delete_chat_session(self, info: Info, id: strawberry.ID) -> strawberry.ID:
+    async def delete_chat_session(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The session to delete, with its messages."),
+        ],
+    ) -> strawberry.ID:
         deleted = await tutor_service.delete(info.context.runtime, info.context.principal, id)
         return strawberry.ID(deleted)
 
@@ -137,7 +168,11 @@ class TutorMutation:
         description="Owner only (staff read, never post); rate limited per student."
     )
     async def send_tutor_message(
-        self, info: Info, input: SendTutorMessageInput
+        self,
+        info: Info,
+        input: Annotated[
+            SendTutorMessageInput, strawberry.argument(description="The learner's message.")
+        ],
     ) -> SendTutorMessagePayload:
         user, reply = await tutor_service.send(
             info.context.runtime,
@@ -153,7 +188,14 @@ class TutorMutation:
     @strawberry.mutation(
         description="Stops a streaming reply; the text so far is kept as CANCELLED."
     )
-    async def cancel_tutor_reply(self, info: Info, message_id: strawberry.ID) -> ChatMessage:
+    async def cancel_tutor_reply(
+        self,
+        info: Info,
+        message_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The ASSISTANT message (a reply) to stop."),
+        ],
+    ) -> ChatMessage:
         row = await tutor_service.cancel(info.context.runtime, info.context.principal, message_id)
         return ChatMessage.from_row(row)
 
@@ -178,7 +220,20 @@ class TutorSubscription:
         "after DONE or ERROR."
     )
     async def tutor_reply(
-        self, info: Info, message_id: strawberry.ID, after_seq: int = 0
+        self,
+        info: Info,
+        message_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(
+                description="The ASSISTANT message being written (sendTutorMessage's `reply`)."
+            ),
+        ],
+        after_seq: Annotated[
+            int,
+            strawberry.argument(
+                description="Only events after this seq; 0: from the start. To resume after a reconnect, pass the last seq received."
+            ),
+        ] = 0,
     ) -> AsyncGenerator[TutorReplyEvent, None]:
         runtime, principal = info.context.runtime, info.context.principal
         permissions.require_authenticated(principal)
@@ -200,6 +255,8 @@ class TutorSubscription:
             if row is None:  # deleted with its session
                 return
             if row["status"] in ("COMPLETE", "FAILED", "CANCELLED", "BLOCKED"):
+                if await tutor_service.ended_by(runtime, message_id, seq):
+                    return  # the closing event is at or before afterSeq: nothing more
                 closing = await tutor_service.closing_event(runtime, row, seq, CLOSE_GRACE_SECONDS)
                 if closing is not None:
                     yield _event(message_id, closing, row)
@@ -227,7 +284,7 @@ async def _sessions(
     return mapped(
         found,
         lambda rows: build_connection(
-            rows, first, key=lambda r: (r["id"],), node=ChatSession.from_row
+            rows, first, key=lambda r: (r["id"],), node=ChatSession.from_row, after=after
         ),
     )
 
@@ -243,8 +300,13 @@ class StudentChats:
     async def chat_sessions(
         self,
         info: Info,
-        status: ChatSessionStatus | None = ChatSessionStatus.ACTIVE,
-        first: int = 20,
-        after: str | None = None,
+        status: Annotated[
+            ChatSessionStatus | None,
+            strawberry.argument(
+                description="Only sessions in this status (ACTIVE unless given); null: every status."
+            ),
+        ] = ChatSessionStatus.ACTIVE,
+        first: First = 20,
+        after: After = None,
     ) -> Connection[ChatSession]:
         return await one(_sessions(info, [self], status, first, after))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -29,6 +29,32 @@ def _claims(class_id: str, start: datetime | None, end: datetime | None) -> dict
     }
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def server_base_url(scope: Mapping[str, Any], allowed_hosts: Sequence[str] = ()) -> str:
+    """This server's own address for links, from an ASGI scope: the scheme, then the
+    first configured allowed host that is not a wildcard (LEARNTWIN_ALLOWED_HOSTS), else
+    the address the connection was accepted on (`server`, the listening socket's), plus
+    the mount path. Never the request's `Host` header, which any client sets at will."""
+    scheme = str(scope.get("scheme", "http"))
+    scheme = {"ws": "http", "wss": "https"}.get(scheme, scheme)
+    if scheme not in _DEFAULT_PORTS:
+        scheme = "http"
+    named = next((h for h in allowed_hosts if h and "*" not in h), None)
+    if named is not None:
+        return f"{scheme}://{named}{scope.get('root_path', '')}"
+    server = scope.get("server")
+    # No server address (or a Unix socket's path): the loopback address.
+    host, port = (str(server[0]), server[1]) if server and server[0] else ("127.0.0.1", None)
+    if "/" in host:
+        host, port = "127.0.0.1", None
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    return f"{scheme}://{netloc}{scope.get('root_path', '')}"
+
+
 def export_link(
     runtime: Runtime,
     principal: Principal,
@@ -38,7 +64,9 @@ def export_link(
     end: datetime | None,
 ) -> str:
     """A link a browser can open as is: it carries a short-lived token for this class and
-    range (staff)."""
+    range (staff). It starts with LEARNTWIN_PUBLIC_URL when set, else with `base_url`
+    (the server's own address, see server_base_url); the class id is percent-encoded as
+    one path segment, so any id (`#`, `?`, `/`, non-ASCII) leads back to its class."""
     permissions.require_staff(principal)
     check_range(start, end)
     settings = runtime.settings

@@ -277,6 +277,13 @@ async def fresh_message(runtime: Runtime, message_id: str) -> dict[str, Any] | N
     return (await tutor_db.messages_by_id(runtime.reads, [message_id])).get(message_id)
 
 
+async def ended_by(runtime: Runtime, message_id: str, seq: int) -> bool:
+    """Whether the reply's stream closed at or before `seq` (a subscriber resuming after
+    its last event has nothing more to get)."""
+    last = await tutor_events.last(runtime.redis, message_id)
+    return last is not None and last.terminal and last.seq <= seq
+
+
 async def closing_event(
     runtime: Runtime, row: dict[str, Any], seq: int, grace: float
 ) -> tutor_events.ReplyEvent | None:
