@@ -68,6 +68,13 @@ async def joined(
     )
 
 
+# A student argument that defaults to the caller's own student.
+StudentOrOwn = Annotated[
+    strawberry.ID | None,
+    strawberry.argument(description="The student; null: the caller's own student."),
+]
+
+
 @strawberry.type(description="One skill a lesson teaches.")
 class LessonSkill:
     skill: Skill = strawberry.field(description="The skill.")
@@ -212,10 +219,7 @@ class Lesson:
     async def availability(
         self,
         info: Info,
-        student_id: Annotated[
-            strawberry.ID | None,
-            strawberry.argument(description="The student; null: the caller's own student."),
-        ] = None,
+        student_id: StudentOrOwn = None,
     ) -> student_state.LessonAvailability:
         return await one(student_state.availabilities(info, [self], student_id))
 
@@ -226,9 +230,6 @@ class Lesson:
     async def progress(
         self,
         info: Info,
-        student_id: Annotated[
-            strawberry.ID | None,
-            strawberry.argument(description="The student; null: the caller's own student."),
-        ] = None,
+        student_id: StudentOrOwn = None,
     ) -> student_state.LessonProgress | None:
         return await one(student_state.lesson_progresses(info, [self], student_id))
