@@ -46,8 +46,6 @@ from strawberry.types import ExecutionResult
 from learntwin_graphql.auth import AuthError, TooManyAttempts, authenticate, client_address
 from learntwin_graphql.context import Context
 from learntwin_graphql.errors import (
-    INTERNAL_SERVER_ERROR,
-    SERVICE_UNAVAILABLE,
     BadUserInput,
     RateLimited,
     Unauthenticated,
@@ -55,6 +53,14 @@ from learntwin_graphql.errors import (
 )
 from learntwin_graphql.fast_lane import FastLane
 from learntwin_graphql.graphiql import graphiql_html
+from learntwin_graphql.http_media import (
+    GRAPHQL_RESPONSE,
+    JSON,
+    SUBSCRIPTION_OVER_HTTP,
+    RequestRefused,
+    is_request_error,
+    negotiate,
+)
 from learntwin_graphql.middleware import new_request_id
 from learntwin_graphql.persisted_queries import (
     PersistedQueries,
@@ -63,132 +69,14 @@ from learntwin_graphql.persisted_queries import (
 )
 from learntwin_graphql.query_limits import _parse, operation_named
 from learntwin_graphql.runtime import Runtime
+from learntwin_graphql.ws_auth import SocketCount, credentials_of
 from learntwin_graphql.ws_protocol import TransportWSHandler
 
 log = logging.getLogger("learntwin.graphql")
 
-JSON = "application/json"
-GRAPHQL_RESPONSE = "application/graphql-response+json"
-SUBSCRIPTION_OVER_HTTP = "Subscriptions need the WebSocket: graphql-transport-ws at /graphql."
-
-
-class RequestRefused(HTTPException):
-    """A request answered with one GraphQL error before execution: its status, code and
-    any headers (`Allow` for a 405)."""
-
-    def __init__(
-        self,
-        status_code: int,
-        reason: str,
-        *,
-        code: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(status_code, reason)
-        self.code = code
-        self.headers = headers or {}
-
-
-def _media_ranges(accept: str) -> list[tuple[str, float]]:
-    ranges = []
-    for item in accept.split(","):
-        media, *params = item.split(";")
-        q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(value.strip())
-                except ValueError:
-                    q = 0.0
-        ranges.append((media.strip().lower(), q))
-    return ranges
-
-
-def negotiate(accept: str | None) -> str:
-    """The media type of the answer: `application/graphql-response+json` when `accept`
-    names it with a higher q than `application/json` (or its wildcards), or the same q
-    and earlier; `application/json` otherwise."""
-    if not accept or "graphql-response+json" not in accept:
-        return JSON
-    best: dict[str, tuple[float, int]] = {}
-    for index, (media, q) in enumerate(_media_ranges(accept)):
-        if media == GRAPHQL_RESPONSE:
-            kind = GRAPHQL_RESPONSE
-        elif media in (JSON, "application/*", "*/*"):
-            kind = JSON
-        else:
-            continue
-        if kind not in best or q > best[kind][0]:
-            best[kind] = (q, index)
-    graphql_q, graphql_at = best.get(GRAPHQL_RESPONSE, (0.0, 0))
-    json_q, json_at = best.get(JSON, (0.0, 0))
-    if graphql_q > 0 and (graphql_q > json_q or (graphql_q == json_q and graphql_at < json_at)):
-        return GRAPHQL_RESPONSE
-    return JSON
-
-
-def is_request_error(payload: object) -> bool:
-    """A GraphQL response for a request that did not start executing: no data and only
-    errors about the request itself (no path; not an outage or a bug)."""
-    if not isinstance(payload, dict) or payload.get("data") is not None:
-        return False
-    errors = payload.get("errors")
-    if not errors:
-        return False
-    for error in errors:
-        if not isinstance(error, dict) or error.get("path") is not None:
-            return False
-        code = (error.get("extensions") or {}).get("code")
-        if code in (INTERNAL_SERVER_ERROR, SERVICE_UNAVAILABLE):
-            return False
-    return True
-
 
 def request_id_of(request: Request | WebSocket) -> str:
     return request.scope.get("state", {}).get("request_id") or new_request_id()
-
-
-class SocketCount:
-    """Open WebSockets of this process per client key (an address, a credential)."""
-
-    def __init__(self) -> None:
-        self._open: dict[str, int] = {}
-
-    def open(self, key: str, limit: int) -> bool:
-        """Count one more socket for `key`, unless `limit` are open already."""
-        count = self._open.get(key, 0)
-        if count >= limit:
-            return False
-        self._open[key] = count + 1
-        return True
-
-    def close(self, key: str) -> None:
-        count = self._open.get(key, 0) - 1
-        if count > 0:
-            self._open[key] = count
-        else:
-            self._open.pop(key, None)
-
-
-def credentials_of(params: dict[str, Any]) -> tuple[str | None, str | None]:
-    """(API key, Authorization) from a connection_init payload, sent the way clients send
-    them: `apiKey` / `authorization`, or the HTTP header names in any case (GraphiQL and
-    Apollo pass the same headers as their queries: `X-API-Key`, `Authorization`)."""
-    found: dict[str, str] = {}
-    for key, value in params.items():
-        if isinstance(key, str) and isinstance(value, str) and value:
-            name = key.lower().replace("_", "-")
-            if name in ("apikey", "api-key", "x-api-key"):
-                found.setdefault("key", value)
-            elif name == "authorization":
-                found.setdefault("authorization", value)
-    headers = params.get("headers")
-    if isinstance(headers, dict) and headers is not params:
-        nested = credentials_of(headers)
-        found.setdefault("key", nested[0] or "")
-        found.setdefault("authorization", nested[1] or "")
-    return found.get("key") or None, found.get("authorization") or None
 
 
 class GraphQLView(GraphQL[Context, None]):

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from learntwin_graphql.view import negotiate
+from learntwin_graphql.http_media import negotiate
 from tests.conftest import ADMIN_KEY
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
