@@ -32,7 +32,7 @@ from learntwin_graphql.api.recommendations import (
     RecommendationSubscription,
 )
 from learntwin_graphql.api.scalars import SCALAR_MAP
-from learntwin_graphql.api.skills import SkillMutation, SkillQuery, SkillSubscription
+from learntwin_graphql.api.skill_ops import SkillMutation, SkillQuery, SkillSubscription
 from learntwin_graphql.api.subscriptions import Subscription as ClassSubscription
 from learntwin_graphql.api.tasks import TaskQuery
 from learntwin_graphql.api.tutor_ops import TutorMutation, TutorQuery, TutorSubscription
