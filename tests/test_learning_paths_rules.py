@@ -16,7 +16,6 @@ from ml.learning_paths import (
     Plan,
     Target,
     build_path,
-    completion_date,
     gaps,
     goal_progress,
     is_reached,
@@ -26,6 +25,7 @@ from ml.learning_paths import (
     path_order,
     step_keys,
 )
+from ml.path_progress import DONE, IN_PROGRESS, PENDING, completion_date, step_status
 from ml.skill_graph import ancestors
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -505,3 +505,20 @@ def test_build_path_is_deterministic(inp: PathInput) -> None:
     assert path_diff(step_keys(build_path(inp).steps), step_keys(build_path(shuffled).steps)) == (
         Diff((), (), ())
     )
+
+
+def test_step_status_by_kind() -> None:
+    made = NOW
+    later, earlier = NOW + timedelta(hours=1), NOW - timedelta(hours=1)
+    # LEARN: the lesson's own status
+    assert step_status("LEARN", "TARGET_SKILL", None, None, [], made) == PENDING
+    assert step_status("LEARN", "PREREQUISITE", "IN_PROGRESS", later, [], made) == IN_PROGRESS
+    assert step_status("LEARN", "TARGET_SKILL", "COMPLETED", earlier, [], made) == DONE
+    # REMEDIATION: completed before the version, done only once revisited after it
+    assert step_status("LEARN", "REMEDIATION", "COMPLETED", earlier, [], made) == PENDING
+    assert step_status("LEARN", "REMEDIATION", "COMPLETED", later, [], made) == DONE
+    # REVIEW: every skill practised after the version was made
+    assert step_status("REVIEW", "REVIEW_DUE", None, None, [later, later], made) == DONE
+    assert step_status("REVIEW", "REVIEW_DUE", None, None, [later, earlier], made) == PENDING
+    assert step_status("REVIEW", "REVIEW_DUE", None, None, [later, None], made) == PENDING
+    assert step_status("REVIEW", "REVIEW_DUE", "COMPLETED", later, [], made) == PENDING

@@ -15,7 +15,7 @@ from learntwin_graphql.api.skills import Skill
 from learntwin_graphql.batching import batched, load_each, load_together, mapped, one
 from learntwin_graphql.context import Info
 from learntwin_graphql.errors import NotFound
-from ml.learning_paths import step_status
+from ml.path_progress import step_status
 
 if TYPE_CHECKING:
     from learntwin_graphql.api.goals import LearningGoal

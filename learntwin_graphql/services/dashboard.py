@@ -33,7 +33,7 @@ from ml.learner_analytics import (
     trend,
 )
 from ml.learner_model import MASTERED_AT
-from ml.learning_paths import DONE, step_status
+from ml.path_progress import DONE, step_status
 
 DEFAULT_SPAN = timedelta(days=30)
 # The dates a dashboard may cover: far enough from the calendar's ends that the ranges

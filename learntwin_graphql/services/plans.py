@@ -31,11 +31,11 @@ from ml.learning_paths import (
     PlannedStep,
     Target,
     build_path,
-    completion_date,
     is_reached,
     path_diff,
     step_keys,
 )
+from ml.path_progress import completion_date
 from ml.skill_graph import ancestors
 from workers.events import publish
 from workers.keys import goal_channel, recommendation_channel

@@ -15,7 +15,7 @@ from db import learner_reads
 from db import recommendations as recommendations_db
 from learntwin_graphql.services.learner_signals import Signals, lessons_for, signals_of
 from ml.learner_model import card_retrievability
-from ml.learning_paths import step_status
+from ml.path_progress import step_status
 from ml.student_recommendations import (
     SUPPRESSION,
     Candidate,
