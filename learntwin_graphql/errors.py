@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 from graphql import GraphQLError, VariableDefinitionNode
+from strawberry.exceptions import MissingQueryError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 log = logging.getLogger("learntwin.errors")
 
@@ -103,6 +105,11 @@ def _about_variables(error: GraphQLError) -> bool:
     )
 
 
+# What Strawberry raises for a request it cannot pick an operation from (no query, an
+# unknown operationName, several operations without one), on any transport.
+_REQUEST_PROBLEMS = (CannotGetOperationTypeError, InvalidOperationTypeError, MissingQueryError)
+
+
 def classify(
     error: GraphQLError, *, request_id: str | None, hide_suggestions: bool = False
 ) -> GraphQLError:
@@ -125,6 +132,8 @@ def classify(
     if original is None or _about_variables(error):
         return _with_code(error, BAD_USER_INPUT)
     if isinstance(original, GraphQLError) and original.original_error is None:
+        return _with_code(error, BAD_USER_INPUT)
+    if isinstance(original, _REQUEST_PROBLEMS):  # no query, or no operation to run
         return _with_code(error, BAD_USER_INPUT)
     log.error(
         "unexpected error in %s (request %s)",
