@@ -11,11 +11,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import asyncpg
-import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.courses import COURSE_COLUMNS, EDGES, Kind, Row
-from db.engine import asyncpg_connection, xact_lock
+from db.engine import asyncpg_connection, json_text, xact_lock
 
 # The writable columns of a lesson, in the order `insert_lesson` and `update_lesson` take.
 LESSON_FIELDS = tuple(
@@ -35,11 +34,6 @@ _LIVE = {
 def new_id(kind: Kind) -> str:
     """A server-made id: `course-`, `module-` or `lesson-` and 12 hex digits."""
     return f"{kind}-{secrets.token_hex(6)}"
-
-
-def _json(value: Any) -> str:
-    # The pool's connections take JSONB as text (SQLAlchemy's codec).
-    return orjson.dumps(value).decode()
 
 
 async def lock_graph(conn: AsyncConnection, kind: Kind) -> None:
@@ -205,7 +199,9 @@ async def insert_lesson(
         lesson["module_id"],
         at,
     )
-    values = [_json(lesson[k]) if k == "learning_objectives" else lesson[k] for k in LESSON_FIELDS]
+    values = [
+        json_text(lesson[k]) if k == "learning_objectives" else lesson[k] for k in LESSON_FIELDS
+    ]
     columns = ", ".join(LESSON_FIELDS)
     placeholders = ", ".join(
         f"${n}::jsonb" if name == "learning_objectives" else f"${n}"
@@ -254,7 +250,7 @@ async def update_lesson(conn: AsyncConnection, lesson_id: str, changes: Mapping[
     await raw.execute(
         f"UPDATE lessons SET updated_at = now(){assignments} WHERE id = $1",
         lesson_id,
-        *(_json(changes[n]) if n == "learning_objectives" else changes[n] for n in names),
+        *(json_text(changes[n]) if n == "learning_objectives" else changes[n] for n in names),
     )
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Iterable
 from typing import Any, TypeAlias
 
 import asyncpg
+import orjson
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
@@ -92,6 +95,18 @@ _DROPPED = (
 # Where a read runs: the engine's pool, or the driver connection of a caller's transaction
 # (see asyncpg_connection).
 Target: TypeAlias = AsyncEngine | asyncpg.Connection
+
+
+def json_text(value: Any) -> str:
+    """A value for a JSONB parameter: the pool's connections take JSONB as text
+    (SQLAlchemy's codec)."""
+    return orjson.dumps(value).decode()
+
+
+def sortable_id(prefix: str) -> str:
+    """`prefix-`, the time in milliseconds, then random digits: ids sort by creation
+    (two made in the same millisecond sort by their random digits)."""
+    return f"{prefix}-{time.time_ns() // 1_000_000:012x}{secrets.token_hex(3)}"
 
 
 def grouped(rows: Iterable[Any], key: str, value: str | None = None) -> dict[Any, list[Any]]:

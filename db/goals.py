@@ -5,15 +5,13 @@ Writes run on the driver connection of the caller's transaction (after
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 import asyncpg
-import orjson
 
-from db.engine import Target, fetch, grouped
+from db.engine import Target, fetch, grouped, json_text, sortable_id
 
 Row = dict[str, Any]
 
@@ -42,16 +40,11 @@ _PATH_READ = (
 
 
 def new_goal_id() -> str:
-    """`goal-`, the time in milliseconds, then random digits: ids sort by creation."""
-    return f"goal-{time.time_ns() // 1_000_000:012x}{secrets.token_hex(3)}"
+    return sortable_id("goal")
 
 
 def new_path_id() -> str:
     return f"path-{secrets.token_hex(6)}"
-
-
-def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()
 
 
 async def _goals(target: Target, where: str, *args: Any) -> list[Row]:
@@ -79,6 +72,7 @@ async def insert_goal(
     snapshot: list[Row],
 ) -> str:
     goal_id = new_goal_id()
+    await conn.execute("INSERT INTO students (id) VALUES ($1) ON CONFLICT DO NOTHING", student_id)
     await conn.execute(
         "INSERT INTO learning_goals (id, student_id, description, target_date, weekly_minutes,"
         " status, initial_snapshot) VALUES ($1, $2, $3, $4, $5, 'ACTIVE', $6)",
@@ -87,7 +81,7 @@ async def insert_goal(
         description,
         target_date,
         weekly_minutes,
-        _json(snapshot),
+        json_text(snapshot),
     )
     await _store_targets(conn, goal_id, targets)
     return goal_id
@@ -231,11 +225,11 @@ async def store_path(conn: asyncpg.Connection, goal_id: str, fields: Row) -> Row
         goal_id,
         fields["trigger"],
         fields["reason"],
-        _json(fields["steps"]),
+        json_text(fields["steps"]),
         fields["estimated_minutes"],
         fields["estimated_completion_date"],
-        _json(fields["uncovered"]),
-        _json(fields["diff"]) if fields["diff"] is not None else None,
+        json_text(fields["uncovered"]),
+        json_text(fields["diff"]) if fields["diff"] is not None else None,
     )
     assert row is not None
     return dict(row)

@@ -3,16 +3,13 @@ answered once, read in pages."""
 
 from __future__ import annotations
 
-import secrets
-import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import asyncpg
-import orjson
 
-from db.engine import Target, fetch, grouped
+from db.engine import Target, fetch, grouped, json_text, sortable_id
 
 Row = dict[str, Any]
 
@@ -26,8 +23,7 @@ _BY_PRIORITY = "CASE priority WHEN 'HIGH' THEN 0 WHEN 'MEDIUM' THEN 1 ELSE 2 END
 
 
 def new_id() -> str:
-    """`rec-`, the time in milliseconds, then random digits: ids sort by creation."""
-    return f"rec-{time.time_ns() // 1_000_000:012x}{secrets.token_hex(3)}"
+    return sortable_id("rec")
 
 
 async def live(conn: asyncpg.Connection, student_id: str, answered_since: datetime) -> list[Row]:
@@ -67,9 +63,9 @@ async def insert(conn: asyncpg.Connection, student_id: str, items: Sequence[Row]
             [item[name] for item in items]
             for name in ("kind", "target", "lesson_id", "skill_id", "goal_id")
         ),
-        [orjson.dumps(i["difficulty"]).decode() if i["difficulty"] else None for i in items],
+        [json_text(i["difficulty"]) if i["difficulty"] else None for i in items],
         [item["reason"] for item in items],
-        [orjson.dumps(item["evidence"]).decode() for item in items],
+        [json_text(item["evidence"]) for item in items],
         [item["priority"] for item in items],
         [item["confidence"] for item in items],
         [item["expires_at"] for item in items],

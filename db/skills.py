@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db.engine import asyncpg_connection, fetch, grouped, xact_lock
+from db.engine import Target, asyncpg_connection, fetch, grouped, xact_lock
 
 Row = dict[str, Any]
 SKILL_COLUMNS = "id, name, description, prior, learn, guess, slip, forget, created_at, updated_at"
@@ -94,7 +94,7 @@ async def set_tracing(
 # --- reads (batched) -------------------------------------------------------------------
 
 
-async def by_id(engine: AsyncEngine, ids: Sequence[str]) -> dict[str, Row]:
+async def by_id(engine: Target, ids: Sequence[str]) -> dict[str, Row]:
     rows = await fetch(
         engine, f"SELECT {SKILL_COLUMNS} FROM skills WHERE id = ANY($1::text[])", list(ids)
     )

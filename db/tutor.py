@@ -5,15 +5,12 @@ the learner has not submitted yet (for the answer-leak guard, never for the prom
 
 from __future__ import annotations
 
-import secrets
-import time
 from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
-import orjson
 
-from db.engine import Target, fetch, grouped
+from db.engine import Target, fetch, grouped, json_text, sortable_id
 
 Row = dict[str, Any]
 
@@ -29,15 +26,6 @@ MESSAGE_COLUMNS = (
 FINAL = ("COMPLETE", "FAILED", "CANCELLED", "BLOCKED")
 
 
-def _new(prefix: str) -> str:
-    """`prefix-`, the time in milliseconds, then random digits: ids sort by creation."""
-    return f"{prefix}-{time.time_ns() // 1_000_000:012x}{secrets.token_hex(3)}"
-
-
-def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
 async def insert_session(conn: asyncpg.Connection, fields: Row) -> Row:
     await conn.execute(
         "INSERT INTO students (id) VALUES ($1) ON CONFLICT DO NOTHING", fields["student_id"]
@@ -49,13 +37,13 @@ async def insert_session(conn: asyncpg.Connection, fields: Row) -> Row:
         VALUES ($1, $2, $3, 'ACTIVE', $4, $5, $6, $7)
         RETURNING {SESSION_COLUMNS}
         """,
-        _new("chat"),
+        sortable_id("chat"),
         fields["student_id"],
         fields["title"],
         fields["mode"],
-        _json(fields["preferences"]),
+        json_text(fields["preferences"]),
         fields["lesson_id"],
-        _json(fields["skill_ids"]),
+        json_text(fields["skill_ids"]),
     )
     assert row is not None
     return dict(row)
@@ -64,7 +52,7 @@ async def insert_session(conn: asyncpg.Connection, fields: Row) -> Row:
 async def update_session(conn: asyncpg.Connection, session_id: str, changes: Row) -> Row | None:
     """Set title, status and/or preferences."""
     names = [n for n in ("title", "status", "preferences") if n in changes]
-    values = [_json(changes[n]) if n == "preferences" else changes[n] for n in names]
+    values = [json_text(changes[n]) if n == "preferences" else changes[n] for n in names]
     sets = "".join(f"{name} = ${n}, " for n, name in enumerate(names, start=2))
     row = await conn.fetchrow(
         f"UPDATE chat_sessions SET {sets}updated_at = now() WHERE id = $1"
@@ -152,7 +140,7 @@ async def insert_pair(
     source, guardrails, completed), and the session's count, time and default title."""
     # Made in the same millisecond, the two ids differ only in their random digits:
     # sorted, the reply always follows the message it answers.
-    user_id, reply_id = sorted((_new("msg"), _new("msg")))
+    user_id, reply_id = sorted((sortable_id("msg"), sortable_id("msg")))
     user = await conn.fetchrow(
         f"""
         INSERT INTO chat_messages (id, session_id, student_id, role, content, status,
@@ -181,7 +169,7 @@ async def insert_pair(
         reply["status"],
         reply["source"],
         user_id,
-        _json(reply["guardrails"]),
+        json_text(reply["guardrails"]),
         reply["completed"],
     )
     await conn.execute(
@@ -290,8 +278,8 @@ async def finish(conn: asyncpg.Connection, message_id: str, fields: Row) -> Row 
         fields["content"],
         fields["status"],
         fields.get("source"),
-        _json(fields.get("guardrails", [])),
-        _json(fields["grounding"]) if fields.get("grounding") is not None else None,
+        json_text(fields.get("guardrails", [])),
+        json_text(fields["grounding"]) if fields.get("grounding") is not None else None,
         fields.get("model"),
         fields.get("prompt_tokens"),
         fields.get("completion_tokens"),

@@ -12,6 +12,7 @@ from typing import Any
 from db import goals as goals_db
 from db import learner_reads
 from db import recommendations as recommendations_db
+from db import skills as skills_db
 from db.engine import asyncpg_connection
 from learntwin_graphql import permissions
 from learntwin_graphql.auth import Principal
@@ -97,7 +98,7 @@ def _targets(targets: list[tuple[str, float]], field: str) -> list[tuple[str, fl
 
 
 async def _known_skills(raw: Any, targets: list[tuple[str, float]], field: str) -> None:
-    found = await learner_reads.levels_with_priors(raw, "", [s for s, _ in targets])
+    found = await skills_db.by_id(raw, [s for s, _ in targets])
     for n, (skill, _) in enumerate(targets):
         if skill not in found:
             raise BadUserInput(f"No skill {skill!r}.", field=f"{field}[{n}].skillId")
@@ -145,7 +146,6 @@ async def create(
     async with runtime.engine.begin() as conn:
         raw = await asyncpg_connection(conn)
         await _known_skills(raw, fields["targets"], "input.targetSkills")
-        await raw.execute("INSERT INTO students (id) VALUES ($1) ON CONFLICT DO NOTHING", student)
         await goals_db.lock_plans(raw, student)
         levels = await learner_reads.levels_with_priors(
             raw, student, [s for s, _ in fields["targets"]]

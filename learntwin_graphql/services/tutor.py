@@ -12,6 +12,7 @@ import asyncpg
 from redis.exceptions import RedisError
 
 from db import courses as catalogue
+from db import skills as skills_db
 from db import tutor as tutor_db
 from db.engine import asyncpg_connection
 from learntwin_graphql import permissions
@@ -103,8 +104,6 @@ async def start(runtime: Runtime, principal: Principal, write: SessionWrite) -> 
 
 
 async def _known_skills(runtime: Runtime, ids: list[str]) -> set[str]:
-    from db import skills as skills_db
-
     return set(await skills_db.by_id(runtime.reads, ids)) if ids else set()
 
 
