@@ -12,7 +12,7 @@ import strawberry
 
 from learntwin_graphql import permissions
 from learntwin_graphql.api.paths import LearningPath
-from learntwin_graphql.api.skills import Skill, SkillLevel
+from learntwin_graphql.api.skills import Skill, SkillLevel, skills_by_ids
 from learntwin_graphql.batching import batched, load_each, load_together, mapped, one
 from learntwin_graphql.context import Info
 from learntwin_graphql.pagination import Connection, after_position, build_connection, check_first
@@ -55,9 +55,7 @@ async def _gap_skills(info: Info, items: Sequence[KnowledgeGap]) -> list[Any]:
 
 
 async def _gap_blockers(info: Info, items: Sequence[KnowledgeGap]) -> list[Any]:
-    from learntwin_graphql.api.paths import _skills_of
-
-    return await _skills_of(info, [g.blocked_by_ids for g in items])
+    return await skills_by_ids(info, [g.blocked_by_ids for g in items])
 
 
 @strawberry.type(description="A target skill of a goal not yet at its target mastery.")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from learntwin_graphql.api.lessons import Lesson
-from learntwin_graphql.api.skills import Skill
+from learntwin_graphql.api.skills import Skill, skills_by_ids
 from learntwin_graphql.batching import batched, load_each, load_together, mapped, one
 from learntwin_graphql.context import Info
 from learntwin_graphql.errors import NotFound
@@ -72,12 +72,6 @@ class StepStatus(Enum):
     )
 
 
-async def _skills_of(info: Info, ids: Sequence[Sequence[str]]) -> list[list[Skill]]:
-    wanted = list(dict.fromkeys(i for group in ids for i in group))
-    rows = dict(zip(wanted, await load_each(info.context.loaders.skill, wanted), strict=True))
-    return [[Skill.from_row(rows[i]) for i in group if isinstance(rows[i], dict)] for group in ids]
-
-
 def _lesson_or_gone(lesson_id: str, row: Any) -> Any:
     if not row:  # deleted or unpublished since the version was made
         return NotFound(f"Lesson {lesson_id!r} is no longer available.")
@@ -93,11 +87,11 @@ async def _step_lessons(info: Info, steps: Sequence[PathStep]) -> list[Any]:
 
 
 async def _step_skills(info: Info, steps: Sequence[PathStep]) -> list[Any]:
-    return await _skills_of(info, [s.skill_ids for s in steps])
+    return await skills_by_ids(info, [s.skill_ids for s in steps])
 
 
 async def _step_targets(info: Info, steps: Sequence[PathStep]) -> list[Any]:
-    return await _skills_of(info, [s.leads_to_ids for s in steps])
+    return await skills_by_ids(info, [s.leads_to_ids for s in steps])
 
 
 async def _step_status(info: Info, steps: Sequence[PathStep]) -> list[Any]:
@@ -196,7 +190,7 @@ async def _path_goals(info: Info, paths: Sequence[LearningPath]) -> list[Any]:
 
 
 async def _uncovered(info: Info, paths: Sequence[LearningPath]) -> list[Any]:
-    return await _skills_of(info, [p.uncovered_ids for p in paths])
+    return await skills_by_ids(info, [p.uncovered_ids for p in paths])
 
 
 @strawberry.type(

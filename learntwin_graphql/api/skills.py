@@ -81,15 +81,18 @@ async def _dependents(info: Info, skills: Sequence[Skill]) -> list[Any]:
 
 
 async def _related(info: Info, loader: str, skills: Sequence[Skill]) -> list[Any]:
-    loaders = info.context.loaders
-    ids = await load_each(getattr(loaders, loader), [s.id for s in skills])
-    wanted = list(
-        dict.fromkeys(i for found in ids if not isinstance(found, Exception) for i in found)
-    )
-    rows = dict(zip(wanted, await load_each(loaders.skill, wanted), strict=True))
-    return mapped(
-        ids, lambda found: [Skill.from_row(rows[i]) for i in found if isinstance(rows[i], dict)]
-    )
+    ids = await load_each(getattr(info.context.loaders, loader), [s.id for s in skills])
+    found = iter(await skills_by_ids(info, [i for i in ids if not isinstance(i, Exception)]))
+    return [i if isinstance(i, Exception) else next(found) for i in ids]
+
+
+async def skills_by_ids(info: Info, groups: Sequence[Sequence[str]]) -> list[list[Skill]]:
+    """Each group of skill ids as Skills, in one batch; unknown ids are left out."""
+    wanted = list(dict.fromkeys(i for group in groups for i in group))
+    rows = dict(zip(wanted, await load_each(info.context.loaders.skill, wanted), strict=True))
+    return [
+        [Skill.from_row(rows[i]) for i in group if isinstance(rows[i], dict)] for group in groups
+    ]
 
 
 async def _lessons(

@@ -12,7 +12,7 @@ import strawberry
 
 from learntwin_graphql.api.lessons import Lesson
 from learntwin_graphql.api.quizzes import ContentSourceEnum
-from learntwin_graphql.api.skills import Skill, SkillLevel
+from learntwin_graphql.api.skills import Skill, SkillLevel, skills_by_ids
 from learntwin_graphql.batching import batched, load_each, load_optional, mapped, one
 from learntwin_graphql.context import Info
 from learntwin_graphql.errors import BadUserInput
@@ -240,9 +240,7 @@ async def _session_lessons(info: Info, items: Sequence[ChatSession]) -> list[Any
 
 
 async def _session_skills(info: Info, items: Sequence[ChatSession]) -> list[Any]:
-    from learntwin_graphql.api.paths import _skills_of
-
-    return await _skills_of(info, [s.skill_ids for s in items])
+    return await skills_by_ids(info, [s.skill_ids for s in items])
 
 
 async def _messages(

@@ -254,12 +254,13 @@ class TutorSubscription:
             row = await tutor_service.fresh_message(runtime, message_id)
             if row is None:  # deleted with its session
                 return
-            if row["status"] in ("COMPLETE", "FAILED", "CANCELLED", "BLOCKED"):
-                if await tutor_service.ended_by(runtime, message_id, seq):
-                    return  # the closing event is at or before afterSeq: nothing more
-                closing = await tutor_service.closing_event(runtime, row, seq, CLOSE_GRACE_SECONDS)
+            if row["status"] in tutor_service.FINAL:
+                ended, closing = await tutor_service.closing_event(
+                    runtime, row, seq, CLOSE_GRACE_SECONDS
+                )
                 if closing is not None:
                     yield _event(message_id, closing, row)
+                if ended:
                     return
                 events = await tutor_events.after(redis, message_id, seq)
                 if not events:

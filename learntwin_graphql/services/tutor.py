@@ -271,31 +271,32 @@ async def cancel(runtime: Runtime, principal: Principal, message_id: str) -> dic
     return row
 
 
+FINAL = tutor_db.FINAL
+
+
 async def fresh_message(runtime: Runtime, message_id: str) -> dict[str, Any] | None:
     """The message as stored now (subscriptions read fresh, never the loader cache)."""
     return (await tutor_db.messages_by_id(runtime.reads, [message_id])).get(message_id)
 
 
-async def ended_by(runtime: Runtime, message_id: str, seq: int) -> bool:
-    """Whether the reply's stream closed at or before `seq` (a subscriber resuming after
-    its last event has nothing more to get)."""
-    last = await tutor_events.last(runtime.redis, message_id)
-    return last is not None and last.terminal and last.seq <= seq
-
-
 async def closing_event(
     runtime: Runtime, row: dict[str, Any], seq: int, grace: float
-) -> tutor_events.ReplyEvent | None:
-    """The DONE (ERROR for a FAILED reply) a subscriber gets at once for a final message
-    whose stream will say nothing more: expired, never written (BLOCKED), or silent
-    `grace` seconds after the message became final. None while events may still come."""
+) -> tuple[bool, tutor_events.ReplyEvent | None]:
+    """For a final message, after the subscriber's `seq`: (ended, the event to send).
+    Ended with nothing more when the stream closed at or before `seq`; ended with a DONE
+    (ERROR for a FAILED reply) made here when the stream will say nothing more (expired,
+    never written as for BLOCKED, or silent `grace` seconds after the message became
+    final); not ended while events may still come."""
     last = await tutor_events.last(runtime.redis, row["id"])
+    if last is not None and last.terminal and last.seq <= seq:
+        return True, None
     if last is not None and (last.seq > seq or last.terminal):
-        return None  # there is more to replay
+        return False, None  # there is more to replay
     done_at = row["completed_at"]
     quiet = done_at is None or (datetime.now(UTC) - done_at).total_seconds() > grace
     if last is not None and not quiet:
-        return None
+        return False, None
     failed = row["status"] == "FAILED"
     kind = tutor_events.ERROR if failed else tutor_events.DONE
-    return tutor_events.ReplyEvent(seq + 1, kind, None, "the reply failed" if failed else None)
+    error = "the reply failed" if failed else None
+    return True, tutor_events.ReplyEvent(seq + 1, kind, None, error)
